@@ -1,0 +1,96 @@
+# ntspool - build, test, install.  See README.md.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR_INSTALL = $(DESTDIR)$(PREFIX)/bin
+MANDIR_INSTALL = $(DESTDIR)$(PREFIX)/share/man
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+LDFLAGS ?=
+BUILD   ?= build
+BIN     ?= bin
+
+PKGS := openssl libevent libevent_openssl jansson sqlite3 libcurl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+ifeq ($(PKG_LIBS),)
+$(error pkg-config could not find $(PKGS): run scripts/setup.sh)
+endif
+
+WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+       -Wpointer-arith -Wcast-qual -Wformat=2 -Wundef -Wvla -Wswitch-enum
+VERSION := $(shell cat VERSION)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -I. $(WARN) -DNTSPOOL_VERSION='"$(VERSION)"' \
+             $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
+
+LIB_SRCS := $(sort $(wildcard util/*.c monitor/*.c scorer/*.c db/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB      := $(BUILD)/libntspool.a
+
+PROGS := $(patsubst cmd/%.c,$(BIN)/%,$(wildcard cmd/*.c))
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
+TESTSRV_SRCS := $(sort $(wildcard tests/server/*.c))
+TESTSRV := $(BUILD)/tests/ntstestd
+
+.PHONY: all test check sanitize fuzz install uninstall clean format-check symbols
+all: $(PROGS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN)/%: $(BUILD)/cmd/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
+
+$(TESTSRV): $(TESTSRV_SRCS:%.c=$(BUILD)/%.o) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TESTSRV_SRCS:%.c=$(BUILD)/%.o) $(LIB) $(PKG_LIBS) -lm
+
+test-progs: $(PROGS) $(UNIT_BINS) $(if $(TESTSRV_SRCS),$(TESTSRV))
+
+# The whole suite: unit tests, then system tests against the loopback test bed.
+test check: test-progs
+	BIN=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) sh tests/run.sh
+
+# The same suite under AddressSanitizer + UndefinedBehaviorSanitizer; leaks fail.
+SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+sanitize:
+	$(MAKE) BUILD=build/san BIN=build/san/bin CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" \
+	    NTSPOOL_SANITIZE=1 test
+
+# libFuzzer targets (clang): make fuzz, then scripts/fuzz.sh TARGET SECONDS
+FUZZ_FLAGS = -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
+FUZZ_TARGETS := $(patsubst fuzz/%.c,build/fuzz/%,$(wildcard fuzz/fuzz_*.c))
+fuzz:
+	$(MAKE) CC=clang BUILD=build/fuzzlib CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" build/fuzzlib/libntspool.a
+	$(MAKE) CC=clang $(FUZZ_TARGETS)
+build/fuzz/%: fuzz/%.c build/fuzzlib/libntspool.a
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE -I. $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $< build/fuzzlib/libntspool.a $(PKG_LIBS) -lm
+
+install: all
+	install -d $(BINDIR_INSTALL) $(MANDIR_INSTALL)/man1
+	install -m 755 $(PROGS) $(BINDIR_INSTALL)
+	install -m 644 man/*.1 $(MANDIR_INSTALL)/man1
+
+uninstall:
+	rm -f $(patsubst $(BIN)/%,$(BINDIR_INSTALL)/%,$(PROGS))
+	rm -f $(patsubst man/%,$(MANDIR_INSTALL)/man1/%,$(wildcard man/*.1))
+
+symbols: $(LIB)
+	sh scripts/check-symbols.sh $(LIB)
+
+clean:
+	rm -rf build bin
+
+-include $(LIB_OBJS:.o=.d) $(UNIT_BINS:=.d)

@@ -1,0 +1,153 @@
+/* dns.c - evdns_getaddrinfo() wrapped into one callback with a bounded,
+ * de-duplicated address list.  evdns reads /etc/resolv.conf and /etc/hosts
+ * itself and never blocks the loop. */
+#include "monitor/dns.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/dns.h>
+#include <event2/util.h>
+
+struct dns_req {
+    struct evdns_getaddrinfo_request *req;
+    int family;
+    dns_done_fn *done;
+    void *arg;
+    int cancelled;
+    int finished;
+    int in_start;
+};
+
+int
+dns_is_ip_literal(const char *host)
+{
+    unsigned char buf[16];
+
+    return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
+static int
+same_addr(const struct sockaddr_storage *a, const struct sockaddr *b)
+{
+    if (a->ss_family != b->sa_family)
+        return 0;
+    if (b->sa_family == AF_INET)
+        return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+                      &((const struct sockaddr_in *)b)->sin_addr, 4) == 0;
+    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                  &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+}
+
+static void
+collect(struct dns_result *out, const struct evutil_addrinfo *ai, int want)
+{
+    /* v4 first, then v6: a stable order for the rotation of probed addresses. */
+    for (int pass = 0; pass < 2; pass++) {
+        int fam = pass == 0 ? AF_INET : AF_INET6;
+
+        if ((fam == AF_INET && want == 6) || (fam == AF_INET6 && want == 4))
+            continue;
+        for (const struct evutil_addrinfo *p = ai; p; p = p->ai_next) {
+            int dup = 0;
+
+            if (p->ai_family != fam || out->n >= DNS_MAX_ADDRS ||
+                p->ai_addrlen > sizeof(out->addr[0]))
+                continue;
+            for (size_t i = 0; i < out->n; i++)
+                dup |= same_addr(&out->addr[i], p->ai_addr);
+            if (dup)
+                continue;
+            memcpy(&out->addr[out->n], p->ai_addr, p->ai_addrlen);
+            out->addrlen[out->n] = (socklen_t)p->ai_addrlen;
+            out->n++;
+        }
+    }
+}
+
+static void
+on_answer(int err, struct evutil_addrinfo *ai, void *arg)
+{
+    struct dns_req *r = arg;
+    struct dns_result res;
+
+    r->req = NULL;
+    if (r->cancelled || err == EVUTIL_EAI_CANCEL) {
+        if (ai)
+            evutil_freeaddrinfo(ai);
+        if (!r->in_start)
+            free(r);
+        r->finished = 1;
+        return;
+    }
+    memset(&res, 0, sizeof(res));
+    res.error = err;
+    if (err) {
+        snprintf(res.detail, sizeof(res.detail), "%s", evutil_gai_strerror(err));
+    } else {
+        collect(&res, ai, r->family);
+        if (res.n == 0) {
+            res.error = EVUTIL_EAI_NODATA;
+            snprintf(res.detail, sizeof(res.detail), "no address of the requested family");
+        }
+    }
+    if (ai)
+        evutil_freeaddrinfo(ai);
+    r->finished = 1;
+    r->done(&res, r->arg);
+    if (!r->in_start)
+        free(r);
+}
+
+struct dns_req *
+dns_resolve(struct evdns_base *base, const char *host, uint16_t port, int family,
+            dns_done_fn *done, void *arg)
+{
+    struct dns_req *r = calloc(1, sizeof(*r));
+    struct evutil_addrinfo hints;
+    char portstr[8];
+
+    if (!r) {
+        struct dns_result res;
+        memset(&res, 0, sizeof(res));
+        res.error = EVUTIL_EAI_MEMORY;
+        snprintf(res.detail, sizeof(res.detail), "out of memory");
+        done(&res, arg);
+        return NULL;
+    }
+    r->family = family;
+    r->done = done;
+    r->arg = arg;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = family == 4 ? AF_INET : family == 6 ? AF_INET6 : AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_protocol = IPPROTO_TCP;
+    /* No AI_ADDRCONFIG: libevent ignores loopback addresses there, and the
+       caller decides which families to probe. */
+    if (dns_is_ip_literal(host))
+        hints.ai_flags = EVUTIL_AI_NUMERICHOST;
+    snprintf(portstr, sizeof(portstr), "%u", (unsigned)port);
+    r->in_start = 1;
+    r->req = evdns_getaddrinfo(base, host, portstr, &hints, on_answer, r);
+    r->in_start = 0;
+    if (r->finished) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void
+dns_cancel(struct dns_req *r)
+{
+    if (!r)
+        return;
+    r->cancelled = 1;
+    if (r->req)
+        evdns_getaddrinfo_cancel(r->req);  /* calls on_answer with EAI_CANCEL */
+    else
+        free(r);
+}

@@ -1,0 +1,38 @@
+/* dns.h - asynchronous name resolution for the probe engine, on evdns:
+ * numeric literals without a query, /etc/hosts, then DNS.  Results are
+ * de-duplicated, filtered by family and ordered v4 first. */
+#ifndef NTSPOOL_MONITOR_DNS_H
+#define NTSPOOL_MONITOR_DNS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct evdns_base;
+struct dns_req;
+
+#define DNS_MAX_ADDRS 16
+
+struct dns_result {
+    int error;                      /* 0, or an EVUTIL_EAI_* code */
+    char detail[128];               /* human text when error != 0 */
+    size_t n;
+    struct sockaddr_storage addr[DNS_MAX_ADDRS]; /* port already set */
+    socklen_t addrlen[DNS_MAX_ADDRS];
+};
+
+typedef void dns_done_fn(const struct dns_result *r, void *arg);
+
+/* Resolve host for port; family 0 (both), 4 or 6.  done() runs exactly
+   once, possibly before dns_resolve returns when the answer is immediate
+   (numeric host, hosts file).  Returns NULL when done() already ran or on
+   failure to start (then done() got the error). */
+struct dns_req *dns_resolve(struct evdns_base *base, const char *host, uint16_t port,
+                            int family, dns_done_fn *done, void *arg);
+/* Cancel a request in flight; done() is not called after this. */
+void dns_cancel(struct dns_req *r);
+
+/* True when host is an IPv4 or IPv6 literal. */
+int dns_is_ip_literal(const char *host);
+
+#endif

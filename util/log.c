@@ -1,0 +1,58 @@
+/* log.c - leveled logging to stderr, with a timestamp and the program name. */
+#include "util/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+enum log_level log_threshold = LOG_LEVEL_WARN;
+static const char *log_prog = "ntspool";
+
+void
+log_init(const char *progname, enum log_level level)
+{
+    if (progname)
+        log_prog = progname;
+    log_threshold = level;
+}
+
+static void
+vlog(enum log_level level, const char *fmt, va_list ap)
+{
+    static const char *const names[] = {"error", "warning", "info", "debug"};
+    struct timespec ts;
+    struct tm tm;
+    char when[32] = "";
+
+    if (level > log_threshold)
+        return;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (gmtime_r(&ts.tv_sec, &tm))
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+    fprintf(stderr, "%s.%03ldZ %s %s: ", when, ts.tv_nsec / 1000000L, log_prog,
+            names[level]);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void
+log_msg(enum log_level level, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog(level, fmt, ap);
+    va_end(ap);
+}
+
+void
+log_fatal(int status, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog(LOG_LEVEL_ERR, fmt, ap);
+    va_end(ap);
+    exit(status);
+}
