@@ -52,7 +52,8 @@ struct pkt_header {
 /* Write h into buf[0..48) (cap >= 48).  Returns 48, or -1 when cap is short. */
 long pkt_put_header(uint8_t *buf, size_t cap, const struct pkt_header *h);
 /* Read the header of buf (len >= 48) into h.  Returns 0, or -1 when len < 48. */
-int pkt_get_header(const uint8_t *buf, size_t len, struct pkt_header *h);
+int pkt_get_header(const uint8_t *buf, size_t len, struct pkt_header *h)
+    __attribute__((warn_unused_result));
 
 /* Append one extension field at *off: type, length, body (NULL = zeros),
    zero-padded to a multiple of 4 and to at least PKT_MIN_EF_LEN bytes.
@@ -138,7 +139,8 @@ struct pkt_response {
 enum pkt_resp_status pkt_parse_response(const uint8_t *buf, size_t len,
                                         const struct pkt_request *sent,
                                         const uint8_t *s2c_key,
-                                        struct pkt_response *out);
+                                        struct pkt_response *out)
+    __attribute__((warn_unused_result));
 
 /* The name of a status: "ok", "kod", "ignore". */
 const char *pkt_resp_status_str(enum pkt_resp_status st);

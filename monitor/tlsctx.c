@@ -110,7 +110,11 @@ tlsctx_ssl_new(struct tlsctx *t, const char *host)
         if (!X509_VERIFY_PARAM_set1_ip_asc(param, host))
             goto fail;
     } else {
-        if (!SSL_set_tlsext_host_name(ssl, host) || !SSL_set1_host(ssl, host))
+        /* The SNI macro casts away const; hand it a copy of our own. */
+        char name[256];
+
+        if (snprintf(name, sizeof(name), "%s", host) >= (int)sizeof(name) ||
+            !SSL_set_tlsext_host_name(ssl, name) || !SSL_set1_host(ssl, host))
             goto fail;
         /* A name in a certificate's CN is not a name we trust (RFC 6125). */
         SSL_set_hostflags(ssl, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);

@@ -32,6 +32,17 @@
 #                            KE Port record (11131) leads IPv4 clients nowhere
 #                            ([::1]:11131 still answers)
 # TB_CLOSED_PORT (14499) has no listener, TCP or UDP.
+# badport works by holding 127.0.0.1:11131/udp while chronyd starts (it then
+# logs "Could not open NTP socket on 127.0.0.1:11131" and keeps only ::1).
+# servername: chronyd's own NTS client looks up "localhost." (trailing dot),
+# which glibc's /etc/hosts lookup does not resolve, so chrony-q servername fails.
+#
+# testbed.env exports TB_DIR TB_SCRIPT TB_CA TB_UNTRUSTED_CA TB_CHAIN
+# TB_CLOSED_PORT TB_NTPSEC_ROOT (empty if ntpsec is unavailable) TB_INSTANCES
+# and per instance TB_<NAME>_NTP _KE _SOCK _DIR (NAME upper case).
+# Inside "ntpsec CMD" also TB_NTPSEC_KE=4460 TB_NTPSEC_NTP=123 TB_NTPSEC_DIR
+# (config, ntpd.log) TB_NTPSEC_PID; the chronyd instances are not reachable
+# from that namespace ("chrony-q ntpsec" works there).
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)

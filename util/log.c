@@ -17,6 +17,9 @@ log_init(const char *progname, enum log_level level)
     log_threshold = level;
 }
 
+static void vlog(enum log_level level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 vlog(enum log_level level, const char *fmt, va_list ap)
 {
