@@ -49,7 +49,7 @@ struct opts {
     bool aead_all;
     const char *ca_file;
     int ke_timeout_ms, ntp_timeout_ms;
-    bool json, ke_only, experimental;
+    bool json, ke_only, experimental, corrupt_cookie;
     int verbose;
 };
 
@@ -96,6 +96,8 @@ usage(FILE *f)
 "      --ke-only              stop after the key exchange\n"
 "      --experimental-codepoints\n"
 "                             pool records with the experimental code points\n"
+"      --corrupt-cookie       diagnostic: damage the cookie of the first NTP\n"
+"                             exchange; a correct server answers an NTS NAK\n"
 "  -j, --json                 print one JSON object\n"
 "  -v, --verbose              log the steps on stderr (twice: more)\n"
 "  -h, --help                 this text\n"
@@ -249,6 +251,7 @@ add_probe(struct run *run, const struct sockaddr *sa, socklen_t salen,
     t.ke_only = o->ke_only;
     t.ke_timeout_ms = o->ke_timeout_ms;
     t.ntp_timeout_ms = o->ntp_timeout_ms;
+    t.corrupt_cookie = o->corrupt_cookie;
     t.cookies_min = 1;              /* like the pool's monitors: 1 to 3 */
     t.cookies_max = 3;
 
@@ -648,6 +651,7 @@ main(int argc, char **argv)
         {"ntp-timeout", required_argument, NULL, 'n'},
         {"ke-only", no_argument, NULL, 'O'},
         {"experimental-codepoints", no_argument, NULL, 'X'},
+        {"corrupt-cookie", no_argument, NULL, 'Z'},
         {"json", no_argument, NULL, 'j'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -714,6 +718,7 @@ main(int argc, char **argv)
             break;
         case 'O': o.ke_only = true; break;
         case 'X': o.experimental = true; break;
+        case 'Z': o.corrupt_cookie = true; break;
         case 'j': o.json = true; break;
         case 'v': o.verbose++; break;
         case 'h': usage(stdout); return EXIT_OK;

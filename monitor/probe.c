@@ -105,6 +105,7 @@ start_ntp(struct probe *p)
     struct ntpx_target nt;
     int span = p->t.cookies_max - p->t.cookies_min + 1;
     uint8_t rnd = 0;
+    uint8_t cookie[NKE_MAX_COOKIE_LEN];
 
     if (tlsctx_random(&rnd, 1) != 0)
         rnd = 0;
@@ -116,7 +117,11 @@ start_ntp(struct probe *p)
     nt.key_len = p->sec.key_len;
     nt.c2s = p->sec.c2s;
     nt.s2c = p->sec.s2c;
-    nt.cookie = p->sec.cookie[0];
+    if (i == 0 && p->t.corrupt_cookie && p->sec.cookie_len[0] > 0)
+        p->sec.cookie[0][p->sec.cookie_len[0] / 2] ^= 0x5A;
+    /* Take the cookie out before the list shifts under it. */
+    memcpy(cookie, p->sec.cookie[0], p->sec.cookie_len[0]);
+    nt.cookie = cookie;
     nt.cookie_len = p->sec.cookie_len[0];
     nt.cookies_wanted = p->t.cookies_min + (span > 1 ? rnd % span : 0);
     nt.timeout_ms = p->t.ntp_timeout_ms;
@@ -128,6 +133,7 @@ start_ntp(struct probe *p)
             sizeof(p->sec.cookie_len[0]) * (NKE_MAX_COOKIES - 1));
     p->sec.ncookies--;
     p->ntpx = ntpx_start(p->base, p->dns, &nt, on_ntp, p);
+    memset(cookie, 0, sizeof(cookie));
     if (!p->ntpx) {
         result_detail(p->res.ntp[i].detail, "out of memory");
         p->res.ntp[i].status = NTP_SEND_FAILED;

@@ -38,6 +38,7 @@ struct probe_target {
     int ke_timeout_ms;
     int ntp_timeout_ms;
     int cookies_min, cookies_max;   /* cookies asked per NTP exchange (1..8) */
+    bool corrupt_cookie;            /* diagnostic: send exchange #1 a damaged cookie */
 };
 
 typedef void probe_done_fn(const struct probe_result *res, void *arg);
