@@ -33,7 +33,8 @@ UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 TESTSRV_SRCS := $(sort $(wildcard tests/server/*.c))
 TESTSRV := $(BUILD)/tests/ntstestd
 
-.PHONY: all test check sanitize fuzz install uninstall clean format-check symbols
+.PHONY: all test check sanitize fuzz install uninstall clean symbols test-progs
+.SECONDARY:
 all: $(PROGS)
 
 $(BUILD)/%.o: %.c
