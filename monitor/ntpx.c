@@ -293,12 +293,24 @@ on_read(evutil_socket_t fd, short what, void *arg)
             continue;
         }
         st = pkt_parse_response(buf, (size_t)n, &x->req, x->s2c, &x->resp);
-        if (st == PKT_RESP_IGNORE ||
-            (st == PKT_RESP_KOD && strcmp(x->resp.kiss, "NTSN") && strcmp(x->resp.kiss, "DENY") &&
-             strcmp(x->resp.kiss, "RSTR") && strcmp(x->resp.kiss, "RATE"))) {
-            /* Unknown kiss codes are informational (RFC 5905 7.4). */
+        if (st == PKT_RESP_KOD && strcmp(x->resp.kiss, "NTSN") &&
+            strcmp(x->resp.kiss, "DENY") && strcmp(x->resp.kiss, "RSTR") &&
+            strcmp(x->resp.kiss, "RATE")) {
+            /* Other kiss codes (INIT, STEP, ...) are informational (RFC 5905
+               7.4): an authentic one is an ordinary stratum-0 answer, which
+               the scorer judges as unsynchronised. */
+            if (x->resp.authenticated) {
+                result_detail(x->res.detail, "stratum 0 with kiss code %s", x->resp.kiss);
+                x->resp.kiss[0] = '\0';
+                st = PKT_RESP_OK;
+            } else {
+                st = PKT_RESP_IGNORE;
+                x->resp.why = "unauthenticated kiss code";
+            }
+        }
+        if (st == PKT_RESP_IGNORE) {
             x->ignored++;
-            x->last_why = st == PKT_RESP_IGNORE ? x->resp.why : "unknown kiss code";
+            x->last_why = x->resp.why;
             log_debug("ntp %s: ignored a packet: %s", x->server, x->last_why);
             continue;
         }

@@ -515,7 +515,7 @@ tke_answer(const struct tsrv_config *cfg, const uint8_t *req, size_t len,
 
 /* -------------------------------------------------------------- connections */
 
-enum conn_state { C_TLS, C_READ, C_SILENT, C_WRITE, C_RAW };
+enum conn_state { C_TLS, C_READ, C_SILENT, C_WRITE, C_LINGER, C_RAW };
 
 struct tke_conn {
     struct tke_server *srv;
@@ -528,6 +528,7 @@ struct tke_conn {
     struct event *ev_split;             /* ke-split: the next chunk */
     uint8_t *resp;
     size_t resp_len, resp_off;
+    bool linger;                        /* unread request bytes: drain before closing */
     char peer[INET6_ADDRSTRLEN + 8];
 };
 
@@ -652,6 +653,9 @@ answer(struct tke_conn *c, const uint8_t *req, size_t len, bool too_long)
         return;
     }
     if (too_long) {
+        /* Closing with unread bytes would reset the connection and could
+           destroy the answer before the client reads it. */
+        c->linger = true;
         what = "request too long or bytes after End of Message";
         n = tke_answer_error(cfg, NKE_ERR_BAD_REQUEST, c->resp, TKE_MAX_RESP);
     } else {
@@ -690,11 +694,12 @@ on_read(struct bufferevent *bev, void *arg)
         conn_free(c);
         return;
     }
-    if (nke_message_end(buf, len, &end_off)) {
-        answer(c, buf, end_off, end_off != len);    /* one request per connection */
-        return;
-    }
-    if (len > TSRV_KE_MAX_REQ)
+    /* One request per connection: bytes after its end make it a bad one.
+       A TLS record may bring more than the watermark, so check the size of
+       a complete message too. */
+    if (nke_message_end(buf, len, &end_off))
+        answer(c, buf, end_off, end_off != len || end_off > TSRV_KE_MAX_REQ);
+    else if (len > TSRV_KE_MAX_REQ)
         answer(c, buf, len, true);
 }
 
@@ -709,6 +714,13 @@ on_write(struct bufferevent *bev, void *arg)
         return;
     if (c->resp_off < c->resp_len) {
         evtimer_add(c->ev_split, &gap);
+        return;
+    }
+    if (c->linger) {
+        log_debug("ke %s: response sent, draining the rest of the request", c->peer);
+        c->state = C_LINGER;
+        bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+        bufferevent_enable(c->bev, EV_READ);
         return;
     }
     log_debug("ke %s: response sent, closing", c->peer);

@@ -1,0 +1,364 @@
+/* db.h - the store: SQLite (WAL) schema, migrations and every SQL statement
+ * of the project, behind plain C calls.
+ *
+ * One struct db per process, opened by db_open(), which applies the pending
+ * migrations in one transaction and prepares every statement once.  Calls
+ * are short and synchronous; nothing here keeps a transaction open between
+ * calls, except db_begin()/db_commit() when the caller asks for one.
+ * Results come back as plain structs; strings in them are copies owned by the
+ * struct (fixed buffers) or by an array the caller frees with free().
+ *
+ * Samples (SCORING.md, PRODUCT.md "Scale"): db_store_samples() inserts a batch
+ * of probe results, computes each step and new score with scorer/ (pure) and
+ * upserts the latest score per (source, kind, monitor), all in one
+ * transaction.  Scoring reads one row of the latest-score table, never the
+ * history.  Retention folds old samples into hourly aggregates in bounded
+ * chunks (db_fold_old_samples).
+ *
+ * Return conventions: 0 ok / -1 error (logged with log_err) unless stated;
+ * lookups return 1 found, 0 not found, -1 error. */
+#ifndef NTSPOOL_DB_DB_H
+#define NTSPOOL_DB_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "monitor/result.h"
+#include "scorer/score.h"
+
+struct db;                                  /* opaque */
+
+#define DB_SCHEMA_VERSION 3                 /* the version this program writes */
+#define DB_RETENTION_DAYS 15                /* default raw-sample retention */
+#define DB_BUSY_TIMEOUT_MS 5000
+#define DB_SECRET_LEN 32                    /* base secret of the tokens */
+#define DB_TOKEN_LEN 64                     /* hex SHA3-256 */
+#define DB_RANDOMIZER_LEN 22
+#define DB_UUID_LEN 36
+#define DB_HASH_LEN 32                      /* SHA-256 of keys, API tokens, session ids */
+#define DB_EMAIL_MAX 256
+#define DB_HOST_MAX 256
+#define DB_NAME_MAX 64
+#define DB_CSRF_MAX 64
+#define DB_PWHASH_MAX 256
+
+/* ---- connection, schema -------------------------------------------------- */
+
+/* Open (creating if needed) the database at path: WAL, synchronous=NORMAL,
+   busy timeout, foreign keys; apply pending migrations in one transaction;
+   prepare every statement.  A database written by a newer version is refused.
+   On failure returns NULL and sets *err to a malloc'd message (caller frees). */
+struct db *db_open(const char *path, char **err);
+
+/* Finalize every statement and close; db_close(NULL) does nothing. */
+void db_close(struct db *db);
+
+/* Bring the database at path to schema `version` (0..DB_SCHEMA_VERSION) and
+   close it; for tests and tools (db_open does this itself).  A database
+   already at a later version is left alone and refused.  0 / -1 with *err. */
+int db_migrate(const char *path, int version, char **err);
+
+/* The schema version of an open database. */
+int db_schema_version(struct db *db);
+
+/* PRAGMA integrity_check and foreign_key_check; 0 when both are clean,
+   -1 with *err (malloc'd) describing the first problem. */
+int db_check(struct db *db, char **err);
+
+/* Group several calls in one transaction (BEGIN IMMEDIATE). Calls that make
+   their own transaction join an open one instead. db_rollback undoes it. */
+int db_begin(struct db *db);
+int db_commit(struct db *db);
+int db_rollback(struct db *db);
+
+/* ---- secrets, tokens, hashes (db/token.c) -------------------------------- */
+
+/* Read the base secret from path; at first start create it with mode 0600
+   (O_CREAT|O_EXCL) from 32 random bytes.  A file of the wrong size, or one
+   readable by group or others, is refused.  0 / -1 with *err (malloc'd). */
+int db_secret_load(const char *path, unsigned char secret[DB_SECRET_LEN], char **err);
+
+/* NTS.md section 2: lowercase hex SHA3-256(secret || uuid || randomizer).
+   out gets DB_TOKEN_LEN characters and a NUL. */
+int db_token_derive(const unsigned char *secret, size_t secret_len, const char *uuid,
+                    const char *randomizer, char out[DB_TOKEN_LEN + 1]);
+
+/* 22 random alphanumerics and a NUL (uniform, from RAND_bytes). */
+int db_token_randomizer(char out[DB_RANDOMIZER_LEN + 1]);
+
+/* A random (version 4) UUID in canonical lowercase text, and a NUL. */
+int db_uuid_new(char out[DB_UUID_LEN + 1]);
+
+/* Constant-time equality of two strings (the time depends on lengths only). */
+bool db_token_equal(const char *a, const char *b);
+
+/* SHA-256 of a key, API token or session id: what the database keeps. */
+int db_hash(const char *key, unsigned char out[DB_HASH_LEN]);
+
+/* ---- users, sessions, API tokens ------------------------------------------ */
+
+struct db_user {
+    int64_t id;
+    char email[DB_EMAIL_MAX];
+    char password_hash[DB_PWHASH_MAX];      /* the KDF's encoded output (web/ makes it) */
+    bool is_admin;
+    int64_t created;
+};
+
+/* Add a user; *id set.  An email already taken (case-insensitive) returns 1. */
+int db_user_add(struct db *db, const char *email, const char *password_hash, bool is_admin,
+                int64_t now, int64_t *id);
+int db_user_get(struct db *db, int64_t id, struct db_user *out);              /* 1/0/-1 */
+int db_user_by_email(struct db *db, const char *email, struct db_user *out);  /* 1/0/-1 */
+/* All users, ordered by id: *out is a malloc'd array the caller frees. */
+int db_users_list(struct db *db, struct db_user **out, size_t *n);
+
+struct db_session {
+    int64_t user;
+    char csrf[DB_CSRF_MAX];
+    int64_t created, expires;
+};
+
+/* Sessions are keyed by the hash of the cookie value, never the value. */
+int db_session_add(struct db *db, const unsigned char id_hash[DB_HASH_LEN], int64_t user,
+                   const char *csrf, int64_t now, int64_t expires);
+/* 1 and *out when a session exists and has not expired at now. */
+int db_session_get(struct db *db, const unsigned char id_hash[DB_HASH_LEN], int64_t now,
+                   struct db_session *out);
+int db_session_delete(struct db *db, const unsigned char id_hash[DB_HASH_LEN]);
+/* Delete expired sessions; returns how many, or -1. */
+int db_sessions_expire(struct db *db, int64_t now);
+
+int db_api_token_add(struct db *db, int64_t user, const char *name,
+                     const unsigned char hash[DB_HASH_LEN], int64_t now, int64_t *id);
+/* 1 and *user when the token hash is known (last_used set to now). */
+int db_api_token_user(struct db *db, const unsigned char hash[DB_HASH_LEN], int64_t now,
+                      int64_t *user);
+int db_api_token_delete(struct db *db, int64_t id, int64_t user);            /* 1/0/-1 */
+
+/* ---- time sources ---------------------------------------------------------- */
+
+struct db_source {
+    int64_t id;
+    char uuid[DB_UUID_LEN + 1];
+    int64_t owner;
+    char host[DB_HOST_MAX];
+    int port;
+    char randomizer[DB_RANDOMIZER_LEN + 1];
+    int64_t created;
+    int64_t deleted;                        /* 0 while active */
+};
+
+/* Add a source with a new UUID and an empty randomizer; out filled. */
+int db_source_add(struct db *db, int64_t owner, const char *host, int port, int64_t now,
+                  struct db_source *out);
+int db_source_get(struct db *db, int64_t id, struct db_source *out);          /* 1/0/-1 */
+int db_source_by_uuid(struct db *db, const char *uuid, struct db_source *out); /* 1/0/-1 */
+/* Mark deleted at now (kept for history; no longer listed or probed).
+   owner < 0: any owner (admin).  1 deleted, 0 no such active source of owner. */
+int db_source_delete(struct db *db, int64_t id, int64_t owner, int64_t now);
+/* Replace the randomizer with 22 fresh characters and write the new token.
+   owner < 0: any owner.  1 done, 0 no such active source of owner. */
+int db_source_rekey(struct db *db, int64_t id, int64_t owner, const unsigned char *secret,
+                    size_t secret_len, char token[DB_TOKEN_LEN + 1]);
+/* The current token of a source (derived, never stored). 1/0/-1. */
+int db_source_token(struct db *db, int64_t id, const unsigned char *secret,
+                    size_t secret_len, char token[DB_TOKEN_LEN + 1]);
+/* Active sources with id > after, ordered by id, at most max: the work list
+   in pages.  *out malloc'd, caller frees. */
+int db_sources_active(struct db *db, int64_t after, size_t max, struct db_source **out,
+                      size_t *n);
+
+/* ---- monitors ---------------------------------------------------------------- */
+
+enum db_monitor_status {
+    DB_MONITOR_ACTIVE = 0,
+    DB_MONITOR_PAUSED = 1,
+    DB_MONITOR_REVOKED = 2,
+};
+
+struct db_monitor {
+    int64_t id;
+    char name[DB_NAME_MAX];
+    enum db_monitor_status status;
+    int64_t created;
+    int64_t last_seen;                      /* 0 never */
+};
+
+/* Add a monitor whose key is `key` (only its SHA-256 is stored).  A name
+   already taken returns 1. */
+int db_monitor_add(struct db *db, const char *name, const char *key, int64_t now,
+                   int64_t *id);
+/* Authenticate a bearer key: 1 and *out for an active monitor with that key
+   (the hashes compared in constant time), 0 otherwise.  Sets last_seen. */
+int db_monitor_auth(struct db *db, const char *key, int64_t now, struct db_monitor *out);
+int db_monitor_set_status(struct db *db, int64_t id, enum db_monitor_status st);
+int db_monitors_list(struct db *db, struct db_monitor **out, size_t *n);
+const char *db_monitor_status_str(enum db_monitor_status st);
+
+/* ---- samples and scores (db/samples.c) ------------------------------------------ */
+
+/* One probe result to store. */
+struct db_sample {
+    int64_t source;                         /* time_sources.id */
+    int64_t monitor;                        /* monitors.id */
+    const struct probe_result *res;         /* borrowed; kind and family pick the kind */
+    double clock_error;                     /* the monitor's |clock error| in s, NAN when
+                                               unsynchronised; 0 when it does not say */
+};
+
+/* What happened to each sample of a batch. */
+enum db_outcome {
+    DB_STORED = 0,                          /* stored and scored */
+    DB_DUPLICATE = 1,                       /* already stored: ignored */
+    DB_DISCARDED = 2,                       /* stored, rule 1: no step, score unchanged */
+    DB_LATE = 3,                            /* stored with its step, but older than the
+                                               latest scored sample: score unchanged */
+    DB_INVALID = 4,                         /* unknown kind/family: not stored */
+};
+
+struct db_stored {
+    enum db_outcome outcome;
+    int64_t id;                             /* samples.id, 0 unless stored */
+    enum score_kind kind;
+    enum probe_reason reason;
+    double step;                            /* NAN when discarded */
+    double score;                           /* the new score; NAN when unchanged */
+};
+
+/* Store n samples in one transaction: insert each (a sample already stored,
+   same monitor, source, kind and start time, is ignored), compute its step
+   with score_step_of_clock and its new score from the latest-score table with
+   score_update, and upsert that table.  Samples of one (source, kind, monitor)
+   must come in time order within a batch.  out (may be NULL) gets n entries.
+   On error nothing of the batch is stored. */
+int db_store_samples(struct db *db, const struct db_sample *s, size_t n,
+                     struct db_stored *out);
+
+/* Record that `monitor` found no address of the kind's family for source at
+   time: the kind is "not applicable" while the fresh monitors say so. */
+int db_store_not_applicable(struct db *db, int64_t source, enum score_kind kind,
+                            int64_t monitor, int64_t time);
+
+/* The current state of one source: per kind, the median of the fresh
+   monitors, and the in-pool verdict with its human reason. */
+struct db_kind_status {
+    struct score_current cur;
+    int n_monitors;                         /* monitors with a score row, fresh or not */
+    int64_t last_probe;                     /* latest sample time of any monitor; 0 none */
+};
+
+struct db_source_status {
+    struct db_source src;
+    struct db_kind_status kind[SCORE_KINDS];
+    bool in_pool;
+    char why[SCORE_REASON_MAX];             /* "" when in the pool */
+    int64_t last_probe;                     /* 0 never */
+    int64_t cert_not_after;                 /* of the latest certificate seen; 0 unknown */
+};
+
+/* The status of one active source at now (interval <= 0: the default). 1/0/-1. */
+int db_source_status(struct db *db, int64_t source, int64_t now, int interval,
+                     struct db_source_status *out);
+/* The active sources of an owner (owner < 0: all), ordered by id, with their
+   status.  *out malloc'd, caller frees. */
+int db_sources_of_owner(struct db *db, int64_t owner, int64_t now, int interval,
+                        struct db_source_status **out, size_t *n);
+
+/* The latest score of each monitor for a source, for the details page. */
+struct db_monitor_score {
+    enum score_kind kind;
+    int64_t monitor;
+    char monitor_name[DB_NAME_MAX];
+    struct score_monitor m;
+    bool fresh;
+};
+int db_source_monitor_scores(struct db *db, int64_t source, int64_t now, int interval,
+                             struct db_monitor_score **out, size_t *n);
+
+/* A stored sample as the history and the samples pages see it. */
+struct db_sample_row {
+    int64_t id;
+    int64_t source;
+    enum score_kind kind;
+    int64_t monitor;
+    int64_t time;
+    char address[RESULT_ADDR_MAX];
+    int aead;                               /* -1 none */
+    enum probe_reason reason;
+    enum ke_status ke_status;
+    enum ntp_status ntp_status;             /* first failed exchange, else NTP_OK */
+    double offset, delay;                   /* the exchange with the smaller delay; NAN */
+    int stratum;                            /* -1 none */
+    double step;                            /* NAN when discarded */
+    double score;                           /* NAN when the sample did not move it */
+};
+
+/* Selection of samples of one source. */
+struct db_sample_query {
+    int64_t source;
+    int kind;                               /* enum score_kind, or -1 for all */
+    int64_t monitor;                        /* -1 for all */
+    int64_t since;                          /* time >= since (0: all) */
+    int64_t before;                         /* time < before (0: no bound) */
+    size_t limit;                           /* at most this many (0: 100) */
+    size_t offset;                          /* skip this many of the newest (paging) */
+};
+
+/* Score history: the newest `limit` samples matching q (offset ignored),
+   returned oldest first.  *out malloc'd, caller frees. */
+int db_score_history(struct db *db, const struct db_sample_query *q,
+                     struct db_sample_row **out, size_t *n);
+/* Recent samples, newest first, one page (q->offset, q->limit). */
+int db_recent_samples(struct db *db, const struct db_sample_query *q,
+                      struct db_sample_row **out, size_t *n);
+/* The full stored result of one sample as the JSON of db_result_to_json
+   (new reference, caller decrefs); NULL when not found or on error. */
+json_t *db_sample_json(struct db *db, int64_t id);
+
+/* Number of raw samples stored (for tests, metrics). -1 on error. */
+int64_t db_sample_count(struct db *db);
+
+/* ---- retention (db/retention.c) ----------------------------------------------------- */
+
+/* Fold raw samples older than `days` days before now (days <= 0: the
+   default) into hourly aggregates and delete them: at most max_rows, oldest
+   first, in one short transaction.  Returns rows folded (0: nothing left to
+   fold), or -1.  Call repeatedly (e.g. each second) until it returns 0. */
+int db_fold_old_samples(struct db *db, int64_t now, int days, int max_rows);
+
+/* One hourly aggregate of one (source, kind, monitor). */
+struct db_hourly {
+    int64_t source;
+    enum score_kind kind;
+    int64_t monitor;
+    int64_t hour;                           /* Unix time of the hour's start */
+    int64_t count;                          /* samples folded */
+    int64_t by_reason[PROBE_COOKIES_SHORT + 1]; /* count by probe reason, ok included */
+    int64_t n_measured;                     /* samples with an offset */
+    double offset_min, offset_mean, offset_max; /* NAN when none measured */
+    double delay_min, delay_mean, delay_max;
+    double last_score;                      /* NAN when no scored sample */
+};
+
+/* The hourly aggregates of a source since `since` (kind/monitor -1: all),
+   oldest first.  *out malloc'd, caller frees. */
+int db_hourly_list(struct db *db, int64_t source, int kind, int64_t monitor, int64_t since,
+                   struct db_hourly **out, size_t *n);
+
+/* ---- the result as JSON (db/sample_json.c) ------------------------------------------ */
+
+/* A probe result as the per-probe object of PRODUCT.md's "ntspool-probe
+   --json" (plus "start_time"), compact-ready: fields that do not apply are
+   omitted, not null.  New reference; NULL on allocation failure. */
+json_t *db_result_to_json(const struct probe_result *r);
+
+/* Parse db_result_to_json's shape back into *r (absent fields keep the
+   result_probe_init defaults).  0, or -1 when a required field is missing
+   or malformed. */
+int db_result_from_json(const json_t *j, struct probe_result *r);
+
+#endif

@@ -1,0 +1,111 @@
+/* db_int.h - what the files of db/ share and nobody else sees: the
+ * connection struct, the prepared statements (their SQL is in db.c, the only
+ * place with SQL text besides the migrations), and small helpers. */
+#ifndef NTSPOOL_DB_DB_INT_H
+#define NTSPOOL_DB_DB_INT_H
+
+#include <sqlite3.h>
+
+#include "db/db.h"
+
+enum db_stmt {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_SAVEPOINT,
+    ST_RELEASE,
+    ST_ROLLBACK_TO,
+    ST_INTEGRITY,
+    ST_FK_CHECK,
+    /* users, sessions, API tokens */
+    ST_USER_ADD,
+    ST_USER_GET,
+    ST_USER_BY_EMAIL,
+    ST_USERS_LIST,
+    ST_SESSION_ADD,
+    ST_SESSION_GET,
+    ST_SESSION_DEL,
+    ST_SESSIONS_EXPIRE,
+    ST_APITOK_ADD,
+    ST_APITOK_USER,
+    ST_APITOK_DEL,
+    /* time sources */
+    ST_SRC_ADD,
+    ST_SRC_GET,
+    ST_SRC_BY_UUID,
+    ST_SRC_DEL,
+    ST_SRC_REKEY,
+    ST_SRC_ACTIVE,
+    ST_SRC_OF_OWNER,
+    /* monitors */
+    ST_MON_ADD,
+    ST_MON_BY_HASH,
+    ST_MON_TOUCH,
+    ST_MON_STATUS,
+    ST_MON_LIST,
+    /* samples and scores */
+    ST_SAMPLE_MAX_ID,
+    ST_DETAIL_UPSERT,
+    ST_SCORE_GET,
+    ST_SAMPLE_INSERT,
+    ST_SCORE_UPSERT,
+    ST_SCORE_NA,
+    ST_SCORES_OF_SOURCE,
+    ST_SAMPLES_PAGE,
+    ST_SAMPLE_GET,
+    ST_SAMPLE_COUNT,
+    /* retention */
+    ST_FOLD_SELECT,
+    ST_HOURLY_UPSERT,
+    ST_HOURLY_REASON_UPSERT,
+    ST_SAMPLE_DELETE,
+    ST_DETAILS_GC,
+    ST_HOURLY_LIST,
+    ST_HOURLY_REASONS,
+    ST_COUNT
+};
+
+struct db {
+    sqlite3 *h;
+    sqlite3_stmt *st[ST_COUNT];
+    bool user_tx;                   /* db_begin() is open */
+    int tx_depth;                   /* internal transactions/savepoints open */
+};
+
+/* Begin an internal transaction: BEGIN IMMEDIATE, or a savepoint inside an
+   open one.  Pair with db_tx_commit or db_tx_rollback. */
+int db_tx_begin(struct db *db);
+int db_tx_commit(struct db *db);
+void db_tx_rollback(struct db *db);
+
+/* The prepared statement id, ready for binding (reset by its last user). */
+sqlite3_stmt *db_stmt(struct db *db, enum db_stmt id);
+/* Reset and clear a statement after use; logs a failed reset. */
+void db_stmt_done(struct db *db, sqlite3_stmt *s);
+/* Step a statement that returns no rows, then reset it; 0 or -1 (logged). */
+int db_exec_stmt(struct db *db, sqlite3_stmt *s, const char *what);
+/* Log the connection's last error about `what`. */
+void db_log_error(struct db *db, const char *what);
+
+/* Bind v, or NULL when v is NAN. */
+int db_bind_real(sqlite3_stmt *s, int i, double v);
+/* Column i as a double; NAN when NULL. */
+double db_column_real(sqlite3_stmt *s, int i);
+/* Copy column i's text into buf (truncated, NUL-terminated; "" when NULL). */
+void db_column_text(sqlite3_stmt *s, int i, char *buf, size_t len);
+
+/* Step a one-row lookup: 1 and fill(s, arg) for a row, 0 none, -1 error;
+   the statement is reset either way. */
+int db_lookup(struct db *db, sqlite3_stmt *s, const char *what,
+              void (*fill)(sqlite3_stmt *, void *), void *arg);
+/* Step s to the end, filling a malloc'd array of elements of `size` (each
+   zeroed, then fill()ed); *out NULL when empty.  0 or -1. */
+int db_collect(struct db *db, sqlite3_stmt *s, const char *what, size_t size,
+               void (*fill)(sqlite3_stmt *, void *), void **out, size_t *n);
+
+/* The offset, delay, stratum that represent a sample: those of the exchange
+   with the smaller delay (the usual NTP choice). */
+void db_pick_measurement(double off1, double del1, double off2, double del2,
+                         double *offset, double *delay, int *which);
+
+#endif
