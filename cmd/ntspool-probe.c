@@ -44,6 +44,7 @@ struct opts {
     int family;                     /* 0, 4, 6 */
     bool kind_nts, kind_pool;
     char token[NKE_MAX_TOKEN_LEN + 1];
+    const char *uuid;
     uint16_t aeads[PROBE_MAX_AEADS];
     size_t naeads;
     bool aead_all;
@@ -96,6 +97,9 @@ usage(FILE *f)
 "      --ke-only              stop after the key exchange\n"
 "      --experimental-codepoints\n"
 "                             pool records with the experimental code points\n"
+"      --uuid UUID            go through HOST as an existing pool's key exchange:\n"
+"                             ask it for time source UUID, with the monitor key\n"
+"                             as --token (kind nts)\n"
 "      --corrupt-cookie       diagnostic: damage the cookie of the first NTP\n"
 "                             exchange; a correct server answers an NTS NAK\n"
 "  -j, --json                 print one JSON object\n"
@@ -247,6 +251,7 @@ add_probe(struct run *run, const struct sockaddr *sa, socklen_t salen,
     memcpy(t.aeads, aeads, naeads * sizeof(aeads[0]));
     t.naeads = naeads;
     t.token = o->token;
+    t.uuid = o->uuid;
     t.experimental = o->experimental;
     t.ke_only = o->ke_only;
     t.ke_timeout_ms = o->ke_timeout_ms;
@@ -652,6 +657,7 @@ main(int argc, char **argv)
         {"ke-only", no_argument, NULL, 'O'},
         {"experimental-codepoints", no_argument, NULL, 'X'},
         {"corrupt-cookie", no_argument, NULL, 'Z'},
+        {"uuid", required_argument, NULL, 'U'},
         {"json", no_argument, NULL, 'j'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -660,7 +666,7 @@ main(int argc, char **argv)
     };
     static struct opts o;
     static struct run run;
-    bool port_set = false;
+    bool port_set = false, aead_set = false;
     char err[256];
     int c, verdict = EXIT_OK;
     long v;
@@ -704,6 +710,7 @@ main(int argc, char **argv)
         case 'A':
             if (parse_aeads(&o, optarg))
                 goto bad;
+            aead_set = true;
             break;
         case 'C': o.ca_file = optarg; break;
         case 'k':
@@ -719,6 +726,11 @@ main(int argc, char **argv)
         case 'O': o.ke_only = true; break;
         case 'X': o.experimental = true; break;
         case 'Z': o.corrupt_cookie = true; break;
+        case 'U':
+            if (strlen(optarg) == 0 || strlen(optarg) > NKE_MAX_UUID_LEN)
+                goto bad;
+            o.uuid = optarg;
+            break;
         case 'j': o.json = true; break;
         case 'v': o.verbose++; break;
         case 'h': usage(stdout); return EXIT_OK;
@@ -728,9 +740,19 @@ main(int argc, char **argv)
     }
     if (optind != argc - 1 || parse_target(&o, argv[optind], port_set))
         goto bad;
-    if (o.kind_pool && !o.token[0]) {
-        fprintf(stderr, "ntspool-probe: --kind pool needs --token or --token-file\n");
+    if ((o.kind_pool || o.uuid) && !o.token[0]) {
+        fprintf(stderr, "ntspool-probe: --kind pool and --uuid need --token or --token-file\n");
         return EXIT_UNKNOWN;
+    }
+    if (o.uuid && o.kind_pool) {
+        fprintf(stderr, "ntspool-probe: --uuid goes with --kind nts\n");
+        return EXIT_UNKNOWN;
+    }
+    if (o.uuid && !aead_set) {
+        /* What the existing pool's monitors offer its KE. */
+        o.aeads[0] = AEAD_AES_SIV_CMAC_512;
+        o.aeads[1] = AEAD_AES_SIV_CMAC_256;
+        o.naeads = 2;
     }
     log_init("ntspool-probe", o.verbose >= 2 ? LOG_LEVEL_DEBUG
                               : o.verbose ? LOG_LEVEL_INFO : LOG_LEVEL_WARN);

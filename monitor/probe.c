@@ -32,6 +32,7 @@ struct probe {
     struct probe_target t;
     char host[RESULT_NAME_MAX];
     char token[NKE_MAX_TOKEN_LEN + 1];
+    char uuid[NKE_MAX_UUID_LEN + 1];
     struct sockaddr_storage addr;
     struct ke *ke;
     struct ntpx *ntpx;
@@ -78,6 +79,8 @@ start_ke(struct probe *p, enum nke_shape shape, const uint16_t *aeads, size_t na
     memcpy(req.aeads, aeads, naeads * sizeof(aeads[0]));
     if (shape != NKE_SHAPE_PLAIN)
         req.token = p->token;
+    if (shape == NKE_SHAPE_POOL_KE)
+        req.uuid = p->uuid;
     if (shape == NKE_SHAPE_POOL_FIXED_KEY) {
         req.key_len = aead_key_len(aeads[0]);
         if (tlsctx_random(p->c2s, req.key_len) != 0 ||
@@ -268,8 +271,10 @@ probe_start(struct event_base *base, struct evdns_base *dns, struct tlsctx *tls,
     p->arg = arg;
     snprintf(p->host, sizeof(p->host), "%s", t->host);
     snprintf(p->token, sizeof(p->token), "%s", t->token ? t->token : "");
+    snprintf(p->uuid, sizeof(p->uuid), "%s", t->uuid ? t->uuid : "");
     p->t.host = p->host;
     p->t.token = NULL;
+    p->t.uuid = NULL;
     if (p->t.cookies_min < 1)
         p->t.cookies_min = 1;
     if (p->t.cookies_max < p->t.cookies_min)
@@ -308,6 +313,9 @@ probe_start(struct event_base *base, struct evdns_base *dns, struct tlsctx *tls,
     if (t->kind == PROBE_KIND_POOL) {
         p->state = ST_KE_CAPS;
         rc = start_ke(p, NKE_SHAPE_POOL_CAPS, t->aeads, t->naeads);
+    } else if (p->uuid[0]) {
+        p->state = ST_KE;
+        rc = start_ke(p, NKE_SHAPE_POOL_KE, t->aeads, t->naeads);
     } else {
         p->state = ST_KE;
         rc = start_ke(p, NKE_SHAPE_PLAIN, t->aeads, t->naeads);

@@ -3,6 +3,9 @@
  * from the key exchange and #2 with a cookie returned by #1;
  * kind pool: the capabilities query with the operator's token, a Fixed Key
  * Request with keys we generate, then the same two NTP exchanges.
+ * With a uuid, kind nts goes through an existing pool's key exchange: the
+ * monitor key as token and a UUID Request naming the time source, whose
+ * cookies and Server/Port records then lead to the source itself.
  *
  * Asynchronous on libevent; the caller resolves the KE host name (dns.h) and
  * starts one probe per address and kind.  The NTP server name of a Server
@@ -32,7 +35,10 @@ struct probe_target {
     enum probe_kind kind;
     uint16_t aeads[PROBE_MAX_AEADS]; /* nts: the offer; pool: preference order */
     size_t naeads;
-    const char *token;              /* pool kind: the operator's token (copied) */
+    const char *token;              /* pool kind: the operator's token (copied);
+                                       with uuid: the monitor key */
+    const char *uuid;               /* kind nts through a pool's KE: ask it for
+                                       this time source (UUID Request) (copied) */
     bool experimental;              /* pool records with experimental code points */
     bool ke_only;                   /* stop after the key exchange */
     int ke_timeout_ms;
