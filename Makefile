@@ -75,6 +75,11 @@ FUZZ_TARGETS := $(patsubst fuzz/%.c,build/fuzz/%,$(wildcard fuzz/fuzz_*.c))
 fuzz:
 	$(MAKE) CC=clang BUILD=build/fuzzlib CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" build/fuzzlib/libntspool.a
 	$(MAKE) CC=clang $(FUZZ_TARGETS)
+
+# Development tool: capture real NTS responses for fuzz/corpus/pkt (mode 3).
+$(BUILD)/tools/capture_ntp: $(BUILD)/fuzz/capture_ntp.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
 build/fuzz/%: fuzz/%.c build/fuzzlib/libntspool.a
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE -I. $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $< build/fuzzlib/libntspool.a $(PKG_LIBS) -lm

@@ -6,7 +6,10 @@
  * Mode 1: pkt_parse_request(), then pkt_verify_request() with the fixed C2S
  * key and the builders on what was parsed.  Mode 2: the input is a response
  * prefix plus a plaintext; the target seals the plaintext with the fixed key
- * so that mutations reach the cookie walk behind the Authenticator.  Each run
+ * so that mutations reach the cookie walk behind the Authenticator.  Mode 3:
+ * a response captured from a real server (fuzz/capture_ntp.c) with what it
+ * answers: S2C key (the AEAD's length), transmit timestamp (8), Unique
+ * Identifier (32), placeholder count (1), then the packet.  Each run
  * checks the parser's promises and aborts when one is broken.
  *
  * Built with -DFUZZ_PKT_WRITE_SEEDS it is instead a program that writes the
@@ -185,6 +188,23 @@ fuzz_sealed(int aead, const uint8_t *data, size_t size)
     check_response(pkt_parse_response(buf, off, &req, s2c_key, &out), &out, &req);
 }
 
+static void
+fuzz_captured(int aead, const uint8_t *data, size_t size)
+{
+    size_t klen = aead_key_len(aead), head = klen + 8 + PKT_UID_LEN + 1;
+    struct pkt_request req;
+    struct pkt_response out;
+
+    if (size < head)
+        return;
+    fixed_request(aead, &req);
+    memcpy(req.xmt, data + klen, 8);
+    memcpy(req.uid, data + klen + 8, PKT_UID_LEN);
+    req.placeholders = data[head - 1] % (PKT_MAX_PLACEHOLDERS + 1);
+    check_response(pkt_parse_response(data + head, size - head, &req, data, &out), &out,
+                   &req);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -198,7 +218,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 0: fuzz_response(aead, data + 1, size - 1); break;
     case 1: fuzz_request(aead, data + 1, size - 1); break;
     case 2: fuzz_sealed(aead, data + 1, size - 1); break;
-    default: break;
+    default: fuzz_captured(aead, data + 1, size - 1); break;
     }
     return 0;
 }
