@@ -346,7 +346,9 @@ probe_status(const struct opts *o, const struct slot *s, time_t now, const char 
     *why = "ok";
     if (r->ke.status != KE_OK) {
         *why = result_ke_status_str(r->ke.status);
-        return r->ke.status == KE_LOCAL_ERROR ? EXIT_UNKNOWN : EXIT_CRITICAL;
+        /* Our own failure, or a pool KE that does not know the source: the
+           server was not judged. */
+        return result_ke_is_monitor_fault(r->ke.status) ? EXIT_UNKNOWN : EXIT_CRITICAL;
     }
     if (!o->ke_only) {
         struct score_step sc;

@@ -44,8 +44,8 @@ enum db_stmt {
     ST_MON_STATUS,
     ST_MON_LIST,
     /* samples and scores */
-    ST_SAMPLE_MAX_ID,
-    ST_DETAIL_UPSERT,
+    ST_DETAIL_GET,
+    ST_DETAIL_ADD,
     ST_SCORE_GET,
     ST_SAMPLE_INSERT,
     ST_SCORE_UPSERT,
@@ -102,6 +102,18 @@ int db_lookup(struct db *db, sqlite3_stmt *s, const char *what,
    zeroed, then fill()ed); *out NULL when empty.  0 or -1. */
 int db_collect(struct db *db, sqlite3_stmt *s, const char *what, size_t size,
                void (*fill)(sqlite3_stmt *, void *), void **out, size_t *n);
+
+/* The shared part of a result (db_result_to_json less the per-probe
+   numbers: start_time, step, durations, days_left, offsets, delays, root
+   delay and dispersion) as compact JSON text; malloc'd, or NULL. */
+char *db_result_detail_text(const struct probe_result *r);
+
+/* The first 16 bytes of SHA-256(data): the key of a detail row. */
+int db_digest128(const void *data, size_t len, unsigned char out[16]);
+
+/* Detail rows are shared within an epoch of this many seconds of sample
+   time; retention drops the epochs older than the oldest sample. */
+#define DB_DETAIL_EPOCH (7 * 86400)
 
 /* The offset, delay, stratum that represent a sample: those of the exchange
    with the smaller delay (the usual NTP choice). */

@@ -5,7 +5,7 @@
  * samples.c), so every byte counts, and readers treat absent as null.
  * Parsing is strict about types but tolerant of absent fields, so older
  * stored rows keep loading when fields are appended. */
-#include "db/db.h"
+#include "db/db_int.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -62,7 +62,7 @@ parse_iso_time(const char *s, int64_t *out)
 }
 
 static json_t *
-ke_json(const struct probe_result *r, bool *ok)
+ke_json(const struct probe_result *r, bool full, bool *ok)
 {
     const struct ke_result *k = &r->ke;
     json_t *o = json_object();
@@ -73,11 +73,13 @@ ke_json(const struct probe_result *r, bool *ok)
     }
     put(o, "status", json_string(result_ke_status_str(k->status)), ok);
     put_str(o, "detail", k->detail, ok);
-    put_real(o, "duration", k->duration, ok);
-    if (k->connect_time >= 0)
-        put_real(o, "connect_time", k->connect_time, ok);
-    if (k->handshake_time >= 0)
-        put_real(o, "handshake_time", k->handshake_time, ok);
+    if (full) {
+        put_real(o, "duration", k->duration, ok);
+        if (k->connect_time >= 0)
+            put_real(o, "connect_time", k->connect_time, ok);
+        if (k->handshake_time >= 0)
+            put_real(o, "handshake_time", k->handshake_time, ok);
+    }
     if (k->tls_version[0]) {
         json_t *tls = json_object();
         char when[32];
@@ -93,8 +95,9 @@ ke_json(const struct probe_result *r, bool *ok)
                 iso_time(k->not_after, when, sizeof(when));
                 put_str(tls, "not_after", when, ok);
                 /* Days left at the probe, as the CLI counts them. */
-                put(tls, "days_left",
-                    json_integer((k->not_after - r->start_time) / 86400), ok);
+                if (full)
+                    put(tls, "days_left",
+                        json_integer((k->not_after - r->start_time) / 86400), ok);
             }
         }
     }
@@ -136,7 +139,7 @@ ke_json(const struct probe_result *r, bool *ok)
 }
 
 static json_t *
-ntp_json(const struct ntp_result *x, bool *ok)
+ntp_json(const struct ntp_result *x, bool full, bool *ok)
 {
     json_t *o = json_object();
     bool measured = x->status == NTP_OK;
@@ -152,15 +155,19 @@ ntp_json(const struct ntp_result *x, bool *ok)
     if (x->port)
         put(o, "port", json_integer(x->port), ok);
     if (measured) {
-        put_real(o, "offset", x->offset, ok);
-        put_real(o, "delay", x->delay, ok);
+        if (full) {
+            put_real(o, "offset", x->offset, ok);
+            put_real(o, "delay", x->delay, ok);
+        }
         put(o, "stratum", json_integer(x->stratum), ok);
         put(o, "leap", json_integer(x->leap), ok);
         snprintf(refid, sizeof(refid), "%08X", (unsigned)x->refid);
         put(o, "refid", json_string(refid), ok);
         put(o, "precision", json_integer(x->precision), ok);
-        put_real(o, "root_delay", x->root_delay, ok);
-        put_real(o, "root_dispersion", x->root_dispersion, ok);
+        if (full) {
+            put_real(o, "root_delay", x->root_delay, ok);
+            put_real(o, "root_dispersion", x->root_dispersion, ok);
+        }
     }
     put_str(o, "kiss", x->kiss, ok);
     put(o, "cookies_requested", json_integer(x->cookies_requested), ok);
@@ -168,8 +175,9 @@ ntp_json(const struct ntp_result *x, bool *ok)
     return o;
 }
 
-json_t *
-db_result_to_json(const struct probe_result *r)
+/* full: every field; else without the per-probe numbers (see samples.c). */
+static json_t *
+build(const struct probe_result *r, bool full)
 {
     json_t *o = json_object(), *ntp = json_array();
     bool ok = o && ntp;
@@ -180,12 +188,14 @@ db_result_to_json(const struct probe_result *r)
     if (r->family == 4 || r->family == 6)
         put(o, "family", json_string(r->family == 4 ? "v4" : "v6"), &ok);
     put_str(o, "address", r->address, &ok);
-    put(o, "start_time", json_integer(r->start_time), &ok);
+    if (full)
+        put(o, "start_time", json_integer(r->start_time), &ok);
     put(o, "reason", json_string(result_probe_reason_str(r->reason)), &ok);
-    put_real(o, "step", r->step, &ok);
-    put(o, "ke", ke_json(r, &ok), &ok);
+    if (full)
+        put_real(o, "step", r->step, &ok);
+    put(o, "ke", ke_json(r, full, &ok), &ok);
     for (int i = 0; i < r->n_ntp && i < RESULT_NTP_EXCHANGES; i++)
-        if (json_array_append_new(ntp, ntp_json(&r->ntp[i], &ok)) != 0)
+        if (json_array_append_new(ntp, ntp_json(&r->ntp[i], full, &ok)) != 0)
             ok = false;
     if (json_array_size(ntp) > 0) {
         put(o, "ntp", ntp, &ok);
@@ -199,6 +209,22 @@ fail:
     json_decref(ntp);
     json_decref(o);
     return NULL;
+}
+
+json_t *
+db_result_to_json(const struct probe_result *r)
+{
+    return build(r, true);
+}
+
+char *
+db_result_detail_text(const struct probe_result *r)
+{
+    json_t *j = build(r, false);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+    json_decref(j);
+    return text;
 }
 
 /* ---- parsing ---------------------------------------------------------------- */

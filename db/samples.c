@@ -9,10 +9,10 @@
  *   - the rest, the result JSON with those fields removed, is stored once in
  *     sample_details and shared by every sample with the same text.
  * db_sample_json() puts the two back together, so the full result stays
- * retrievable.  A detail row records the highest sample id that may use it
- * (last_sample); samples are deleted oldest first, so retention can drop the
- * details older than the oldest remaining sample without any index on
- * samples.detail.
+ * retrievable.  Detail rows are shared within an epoch of sample time (a
+ * week): a row is written once per combination and epoch and never updated,
+ * and retention drops the epochs older than the oldest remaining sample, so
+ * no index on samples.detail and no per-sample bookkeeping is needed.
  *
  * Scoring: the previous score comes from the scores table (one row per
  * source, kind, monitor), the step and the update from scorer/ (pure); both
@@ -81,63 +81,48 @@ column_short(sqlite3_stmt *s, int i)
                                                     : sqlite3_column_int64(s, i) / 65536.0;
 }
 
-/* The shared part of a result: its JSON less the per-probe numbers, which
-   go into columns.  Returns malloc'd compact text, or NULL. */
-static char *
-detail_text(const struct probe_result *r)
-{
-    json_t *j = db_result_to_json(r), *ke, *tls, *ntp, *x;
-    size_t i;
-    char *text;
-
-    if (!j)
-        return NULL;
-    json_object_del(j, "step");
-    json_object_del(j, "start_time");
-    ke = json_object_get(j, "ke");
-    json_object_del(ke, "duration");
-    json_object_del(ke, "connect_time");
-    json_object_del(ke, "handshake_time");
-    tls = json_object_get(ke, "tls");
-    json_object_del(tls, "days_left");      /* derived from not_after and the time */
-    ntp = json_object_get(j, "ntp");
-    json_array_foreach(ntp, i, x) {
-        json_object_del(x, "offset");
-        json_object_del(x, "delay");
-        json_object_del(x, "root_delay");
-        json_object_del(x, "root_dispersion");
-    }
-    text = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    return text;
-}
-
-/* Upsert the shared detail row; *id set. */
+/* The shared detail row of r in its epoch, added when new; *id set. */
 static int
-detail_id(struct db *db, const struct probe_result *r, int64_t next_id, int64_t *id)
+detail_id(struct db *db, const struct probe_result *r, int64_t *id)
 {
-    sqlite3_stmt *s = db_stmt(db, ST_DETAIL_UPSERT);
-    char *text = detail_text(r);
+    sqlite3_stmt *s = db_stmt(db, ST_DETAIL_GET);
+    int64_t epoch = r->start_time / DB_DETAIL_EPOCH;
+    char *text = db_result_detail_text(r);
+    unsigned char hash[16];
     int rc;
 
     if (!text) {
         log_err("db: sample: cannot encode the result");
         return -1;
     }
-    sqlite3_bind_text(s, 1, text, -1, free);
-    sqlite3_bind_int64(s, 2, next_id);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        *id = sqlite3_column_int64(s, 0);
-        rc = sqlite3_step(s);
-    }
-    if (rc != SQLITE_DONE) {
-        db_log_error(db, "sample detail");
-        db_stmt_done(db, s);
+    /* Keyed by a 128-bit prefix of SHA-256 (collisions are not a practical
+       concern), so the index stays small and lookups compare 16 bytes, not
+       the text.  Look first: almost every probe repeats a known detail, and
+       a read dirties no page. */
+    if (db_digest128(text, strlen(text), hash) < 0) {
+        free(text);
         return -1;
     }
+    sqlite3_bind_int64(s, 1, epoch);
+    sqlite3_bind_blob(s, 2, hash, sizeof(hash), SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(s, 0);
     db_stmt_done(db, s);
-    return 0;
+    if (rc == SQLITE_DONE) {
+        s = db_stmt(db, ST_DETAIL_ADD);
+        sqlite3_bind_int64(s, 1, epoch);
+        sqlite3_bind_blob(s, 2, hash, sizeof(hash), SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, text, -1, SQLITE_STATIC);
+        if (db_exec_stmt(db, s, "sample detail add") == 0) {
+            *id = sqlite3_last_insert_rowid(db->h);
+            rc = SQLITE_ROW;
+        }
+    } else if (rc != SQLITE_ROW) {
+        db_log_error(db, "sample detail");
+    }
+    free(text);
+    return rc == SQLITE_ROW ? 0 : -1;
 }
 
 /* The previous score of (source, kind, monitor): 1 with *score and *time
@@ -167,7 +152,8 @@ previous_score(struct db *db, int64_t source, int kind, int64_t monitor, double 
 
 static int
 insert_sample(struct db *db, const struct db_sample *in, const struct probe_result *r,
-              int kind, int64_t id, int64_t detail, double score, bool *inserted)
+              int kind, int64_t detail, double score, bool *inserted,
+              int64_t *id_out)
 {
     sqlite3_stmt *s = db_stmt(db, ST_SAMPLE_INSERT);
     double off, del;
@@ -177,35 +163,36 @@ insert_sample(struct db *db, const struct db_sample *in, const struct probe_resu
     db_pick_measurement(m0 ? r->ntp[0].offset : NAN, m0 ? r->ntp[0].delay : NAN,
                         m1 ? r->ntp[1].offset : NAN, m1 ? r->ntp[1].delay : NAN, &off, &del,
                         &which);
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int64(s, 2, in->source);
-    sqlite3_bind_int(s, 3, kind);
-    sqlite3_bind_int64(s, 4, in->monitor);
-    sqlite3_bind_int64(s, 5, r->start_time);
+    sqlite3_bind_int64(s, 1, in->source);
+    sqlite3_bind_int(s, 2, kind);
+    sqlite3_bind_int64(s, 3, in->monitor);
+    sqlite3_bind_int64(s, 4, r->start_time);
     if (r->address[0])
-        sqlite3_bind_text(s, 6, r->address, -1, SQLITE_STATIC);
-    bind_opt_int(s, 7, r->ke.aead >= 0, r->ke.aead);
-    sqlite3_bind_int(s, 8, (int)r->reason);
-    sqlite3_bind_int(s, 9, (int)r->ke.status);
-    bind_opt_int(s, 10, nst >= 0, nst);
-    bind_opt_int(s, 11, which > 0, which > 0 ? r->ntp[which - 1].stratum : 0);
-    db_bind_real(s, 12, m0 ? r->ntp[0].offset : NAN);
-    db_bind_real(s, 13, m0 ? r->ntp[0].delay : NAN);
-    db_bind_real(s, 14, m1 ? r->ntp[1].offset : NAN);
-    db_bind_real(s, 15, m1 ? r->ntp[1].delay : NAN);
-    bind_short(s, 16, m0, r->ntp[0].root_delay);
-    bind_short(s, 17, m0, r->ntp[0].root_dispersion);
-    bind_short(s, 18, m1, r->ntp[1].root_delay);
-    bind_short(s, 19, m1, r->ntp[1].root_dispersion);
-    bind_us(s, 20, r->ke.duration);
-    bind_us(s, 21, r->ke.connect_time);
-    bind_us(s, 22, r->ke.handshake_time);
-    db_bind_real(s, 23, r->step);
-    db_bind_real(s, 24, score);
-    sqlite3_bind_int64(s, 25, detail);
+        sqlite3_bind_text(s, 5, r->address, -1, SQLITE_STATIC);
+    bind_opt_int(s, 6, r->ke.aead >= 0, r->ke.aead);
+    sqlite3_bind_int(s, 7, (int)r->reason);
+    sqlite3_bind_int(s, 8, (int)r->ke.status);
+    bind_opt_int(s, 9, nst >= 0, nst);
+    bind_opt_int(s, 10, which > 0, which > 0 ? r->ntp[which - 1].stratum : 0);
+    db_bind_real(s, 11, m0 ? r->ntp[0].offset : NAN);
+    db_bind_real(s, 12, m0 ? r->ntp[0].delay : NAN);
+    db_bind_real(s, 13, m1 ? r->ntp[1].offset : NAN);
+    db_bind_real(s, 14, m1 ? r->ntp[1].delay : NAN);
+    bind_short(s, 15, m0, r->ntp[0].root_delay);
+    bind_short(s, 16, m0, r->ntp[0].root_dispersion);
+    bind_short(s, 17, m1, r->ntp[1].root_delay);
+    bind_short(s, 18, m1, r->ntp[1].root_dispersion);
+    bind_us(s, 19, r->ke.duration);
+    bind_us(s, 20, r->ke.connect_time);
+    bind_us(s, 21, r->ke.handshake_time);
+    db_bind_real(s, 22, r->step);
+    db_bind_real(s, 23, score);
+    sqlite3_bind_int64(s, 24, detail);
     if (db_exec_stmt(db, s, "sample insert") < 0)
         return -1;
     *inserted = sqlite3_changes(db->h) > 0;
+    if (*inserted)
+        *id_out = sqlite3_last_insert_rowid(db->h);
     return 0;
 }
 
@@ -229,7 +216,7 @@ upsert_score(struct db *db, const struct db_sample *in, const struct probe_resul
 }
 
 static int
-store_one(struct db *db, const struct db_sample *in, int64_t *next_id, struct db_stored *out)
+store_one(struct db *db, const struct db_sample *in, struct db_stored *out)
 {
     struct probe_result r = *in->res;
     struct score_step st;
@@ -262,15 +249,14 @@ store_one(struct db *db, const struct db_sample *in, int64_t *next_id, struct db
         if (!late)
             score = score_update(have ? prev : 0.0, st.step, st.cap);
     }
-    if (detail_id(db, &r, *next_id, &detail) < 0)
+    if (detail_id(db, &r, &detail) < 0)
         return -1;
-    if (insert_sample(db, in, &r, (int)kind, *next_id, detail, score, &inserted) < 0)
+    if (insert_sample(db, in, &r, (int)kind, detail, score, &inserted, &out->id) < 0)
         return -1;
     if (!inserted) {
         out->outcome = DB_DUPLICATE;
         return 0;
     }
-    out->id = (*next_id)++;
     if (st.discard) {
         out->outcome = DB_DISCARDED;
         return 0;
@@ -289,35 +275,18 @@ store_one(struct db *db, const struct db_sample *in, int64_t *next_id, struct db
 int
 db_store_samples(struct db *db, const struct db_sample *s, size_t n, struct db_stored *out)
 {
-    sqlite3_stmt *q;
-    int64_t next_id;
-    int rc;
-
     if (n == 0)
         return 0;
     if (db_tx_begin(db) < 0)
         return -1;
-    /* Ids are assigned here, not by SQLite, so that the shared detail row
-       can record the id of its newest user before the sample exists. */
-    q = db_stmt(db, ST_SAMPLE_MAX_ID);
-    rc = sqlite3_step(q);
-    next_id = sqlite3_column_int64(q, 0) + 1;
-    db_stmt_done(db, q);
-    if (rc != SQLITE_ROW) {
-        db_log_error(db, "sample max id");
-        goto fail;
-    }
     for (size_t i = 0; i < n; i++) {
         struct db_stored tmp;
-        if (store_one(db, &s[i], &next_id, out ? &out[i] : &tmp) < 0)
-            goto fail;
+        if (store_one(db, &s[i], out ? &out[i] : &tmp) < 0) {
+            db_tx_rollback(db);
+            return -1;
+        }
     }
-    if (db_tx_commit(db) < 0)
-        return -1;
-    return 0;
-fail:
-    db_tx_rollback(db);
-    return -1;
+    return db_tx_commit(db);
 }
 
 int

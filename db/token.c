@@ -4,7 +4,7 @@
  * session ids are kept.  Tokens are never stored: they are derived again
  * when needed, so the database alone does not reveal them.  Nothing here
  * logs a secret or a token. */
-#include "db/db.h"
+#include "db/db_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -223,5 +223,17 @@ db_hash(const char *key, unsigned char out[DB_HASH_LEN])
     if (EVP_Digest(key, strlen(key), out, &len, EVP_sha256(), NULL) != 1 ||
         len != DB_HASH_LEN)
         return -1;
+    return 0;
+}
+
+int
+db_digest128(const void *data, size_t len, unsigned char out[16])
+{
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+
+    if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != sizeof(md))
+        return -1;
+    memcpy(out, md, 16);
     return 0;
 }

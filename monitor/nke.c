@@ -389,8 +389,10 @@ nke_parse_response(const uint8_t *buf, size_t len, const struct nke_request *req
         return st;
 
     if (resp->error >= 0) {
-        snprintf(detail, RESULT_DETAIL_MAX, "Error record: code %d (%s)", resp->error,
-                 nke_error_name((unsigned)resp->error));
+        snprintf(detail, RESULT_DETAIL_MAX,
+                 resp->error >= 0xF000 ? "Error record: code 0x%04X (%s)"
+                                       : "Error record: code %d (%s)",
+                 resp->error, nke_error_name((unsigned)resp->error));
         if (pool && resp->error == NKE_ERR_UNRECOGNIZED_CRITICAL)
             return KE_POOL_UNSUPPORTED;
         if (pool && resp->error == NKE_ERR_BAD_REQUEST)

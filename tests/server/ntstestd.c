@@ -93,8 +93,9 @@ tsrv_pool_capable(const struct tsrv_config *cfg)
 static void
 usage(FILE *f)
 {
-    fprintf(f,
-"usage: ntstestd --cert FILE --key FILE [options]\n"
+    size_t col = 0;
+
+    fputs("usage: ntstestd --cert FILE --key FILE [options]\n"
 "NTS-KE (TLS 1.3, ALPN ntske/1) and NTS-protected NTP test server, with the\n"
 "pool records and deliberate faults.  Test code: never install it.\n"
 "\n"
@@ -112,13 +113,22 @@ usage(FILE *f)
 "  --stratum N            stratum of the replies (default 2)\n"
 "  --leap N               leap indicator of the replies (default 0)\n"
 "  --offset-ms X          shift the clock of the replies by X ms\n"
-"  --misbehave WHAT       a deliberate fault, repeatable; one of:\n"
-"                         %s\n"
 "  --pidfile FILE         write our pid to FILE\n"
 "  --ready-file FILE      write \"KE_PORT NTP_PORT\" to FILE once listening\n"
 "  -v, --verbose          log more (twice: debug)\n"
-"  -h, --help             this text\n",
-            tsrv_misbehave_names());
+"  -h, --help             this text\n"
+"  --misbehave WHAT       a deliberate fault, repeatable; one of:", f);
+    for (size_t i = 0; i < N_MISBEHAVIOURS; i++) {
+        size_t w = strlen(misbehaviours[i].name) + 1;
+
+        if (col == 0 || col + w > 78) {
+            fputs("\n                        ", f);
+            col = 24;
+        }
+        fprintf(f, " %s", misbehaviours[i].name);
+        col += w;
+    }
+    fputc('\n', f);
 }
 
 static int
@@ -138,25 +148,26 @@ parse_long(const char *s, long lo, long hi, long *out)
 static int
 parse_aeads(const char *s, struct tsrv_config *cfg)
 {
-    char buf[64];
-    char *p, *save = NULL;
+    const char *p = s;
 
-    if (strlen(s) >= sizeof(buf))
-        return -1;
-    snprintf(buf, sizeof(buf), "%s", s);
     cfg->naeads = 0;
-    for (p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+    for (;;) {
+        char *end;
         long id;
 
-        if (parse_long(p, 0, 65535, &id) != 0 || !aead_is_supported((int)id) ||
+        errno = 0;
+        id = strtol(p, &end, 10);
+        if (errno || end == p || (*end && *end != ',') || !aead_is_supported((int)id) ||
             cfg->naeads >= TSRV_MAX_AEADS)
             return -1;
         for (size_t i = 0; i < cfg->naeads; i++)
             if (cfg->aeads[i] == id)
                 return -1;
         cfg->aeads[cfg->naeads++] = (uint16_t)id;
+        if (!*end)
+            return 0;
+        p = end + 1;
     }
-    return cfg->naeads ? 0 : -1;
 }
 
 /* One socket of type bound to addr:port; the port bound in *got. */

@@ -57,7 +57,8 @@ static void
 put(struct out *o, uint16_t type, bool critical, const void *body, size_t len)
 {
     if (o->off >= 0)
-        o->off = nke_put_record(o->buf, o->cap, (size_t)o->off, type, critical, body, len);
+        o->off = nke_put_record(o->buf, o->cap, (size_t)o->off, type, critical, body,
+                                len);
 }
 
 static void
@@ -65,7 +66,11 @@ put_u16s(struct out *o, uint16_t type, bool critical, const uint16_t *v, size_t 
 {
     uint8_t body[2 * (MAX_OFFER + TSRV_MAX_AEADS)];
 
-    for (size_t i = 0; i < n && i < sizeof(body) / 2; i++) {
+    if (n > sizeof(body) / 2) {
+        o->off = -1;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
         body[2 * i] = (uint8_t)(v[i] >> 8);
         body[2 * i + 1] = (uint8_t)v[i];
     }
@@ -86,7 +91,7 @@ struct kreq {
     uint16_t aeads[MAX_OFFER];          /* the offer, first MAX_OFFER ids */
     size_t naeads;
     bool compliant;                     /* record 1024 */
-    int set;                            /* pool code points: -1 none, 0 permanent, 1 exp. */
+    int set;                            /* pool code points: -1 none, 0 perm., 1 exp. */
     bool has_token;
     const uint8_t *token;
     size_t token_len;
@@ -587,7 +592,9 @@ static int
 export_ssl(void *arg, uint16_t aead_ctx, size_t key_len, uint8_t *c2s, uint8_t *s2c)
 {
     SSL *ssl = arg;
-    uint8_t context[5] = {0, NKE_PROTO_NTPV4, (uint8_t)(aead_ctx >> 8), (uint8_t)aead_ctx, 0};
+    /* protocol id (u16) || AEAD id (u16) || 0 for C2S, 1 for S2C */
+    uint8_t context[5] = {0, NKE_PROTO_NTPV4, (uint8_t)(aead_ctx >> 8), (uint8_t)aead_ctx,
+                          0};
 
     if (SSL_export_keying_material(ssl, c2s, key_len, exporter_label,
                                    sizeof(exporter_label) - 1, context, sizeof(context),
@@ -745,7 +752,8 @@ on_event(struct bufferevent *bev, short what, void *arg)
             conn_close(c);
             return;
         }
-        log_debug("ke %s: %s %s", c->peer, SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+        log_debug("ke %s: %s %s", c->peer, SSL_get_version(ssl),
+                  SSL_get_cipher_name(ssl));
         c->state = C_READ;
         return;
     }
@@ -863,8 +871,9 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
         return;
     }
     /* From here the bufferevent owns fd and ssl, even if the call fails. */
-    c->bev = bufferevent_openssl_socket_new(s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                            BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    c->bev = bufferevent_openssl_socket_new(
+        s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+        BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
     if (!c->bev) {
         conn_free(c);
         return;

@@ -63,8 +63,8 @@ shifted(const struct tsrv_config *cfg, const struct timespec *t, long extra_s)
    pkt_build_response() would refuse past 8; built from the same pieces. */
 static long
 build_too_many(const struct pkt_server_request *req, const struct pkt_reply *rep,
-               uint8_t extra_cookies[][TCK_MAX_LEN], const size_t *extra_len, size_t nextra,
-               uint8_t *buf, size_t cap)
+               uint8_t extra_cookies[][TCK_MAX_LEN], const size_t *extra_len,
+               size_t nextra, uint8_t *buf, size_t cap)
 {
     struct pkt_header h = rep->hdr;
     uint8_t pt[PKT_MAX_LEN];
@@ -134,7 +134,8 @@ tntp_answer(const struct tsrv_config *cfg, const uint8_t *in, size_t len,
     if ((mb & TSRV_NTP_NAK) ||
         tck_open(req.cookie, req.cookie_len, &aead, &key_len, c2s, s2c) != 0 ||
         pkt_verify_request(in, len, &req, aead, c2s) != 0) {
-        log_debug("ntp: NTS NAK (%s)", (mb & TSRV_NTP_NAK) ? "told to" : "bad cookie or MAC");
+        log_debug("ntp: NTS NAK (%s)",
+                  (mb & TSRV_NTP_NAK) ? "told to" : "bad cookie or MAC");
         r = pkt_build_kod(&req, "NTSN", out[0], PKT_MAX_LEN);
         OPENSSL_cleanse(c2s, sizeof(c2s));
         if (r < 0)
@@ -207,8 +208,8 @@ tntp_answer(const struct tsrv_config *cfg, const uint8_t *in, size_t len,
     clock_gettime(CLOCK_REALTIME, &now);
     rep.hdr.tx_ts = shifted(cfg, &now, 0);
     if (mb & TSRV_NTP_TOO_MANY_COOKIES)
-        r = build_too_many(&req, &rep, &cookies[ncookies], &cookie_len[ncookies], 1, out[n],
-                           PKT_MAX_LEN);
+        r = build_too_many(&req, &rep, &cookies[ncookies], &cookie_len[ncookies], 1,
+                           out[n], PKT_MAX_LEN);
     else
         r = pkt_build_response(&req, &rep, out[n], PKT_MAX_LEN);
     if (r > 0)

@@ -23,7 +23,7 @@ fi
 
 PROBE=$BIN/ntspool-probe
 SRV=$BUILD/tests/ntstestd
-for tool in jq python3 openssl; do
+for tool in jq python3 openssl chronyd; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         echo "FAIL: $tool is not installed (scripts/setup.sh installs it)"
         exit 1
@@ -44,11 +44,13 @@ n=0
 ok() { checks=$((checks + 1)); echo "ok:   $*"; }
 bad() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*"; }
 
+other_pid=""
+# shellcheck disable=SC2317 # called by the trap
 cleanup() {
-    if [ -n "$SPID" ]; then
-        kill "$SPID" 2>/dev/null
-        wait "$SPID" 2>/dev/null
-    fi
+    for p in $SPID $other_pid; do
+        kill "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -60,7 +62,7 @@ srv_start() {
     SLOG=$work/srv$n.log
     rm -f "$work/ready"
     "$SRV" --cert "$TB_DIR/server.crt" --key "$TB_DIR/server.key" \
-        --ready-file "$work/ready" -v "$@" 2>"$SLOG" &
+        --ready-file "$work/ready" -vv "$@" 2>"$SLOG" &
     SPID=$!
     i=0
     while [ ! -s "$work/ready" ]; do
@@ -161,6 +163,8 @@ case_ "nts: --offset-ms 250 is measured (offset 0.25 s +- 20 ms)" \
 case_ "nts: --stratum 10 -> reason stratum_too_high" \
     "--stratum 10" "" "$KE_OK and $NTP_OK and $P.ntp[0].stratum == 10
      and $P.reason == \"stratum_too_high\""
+case_ "nts: --leap 1 is reported" "--leap 1" "" \
+    "$KE_OK and $NTP_OK and $P.ntp[0].leap == 1 and $P.ntp[1].leap == 1"
 case_ "nts: --port-record to a closed UDP port -> ntp timeout" \
     "--port-record $TB_CLOSED_PORT" "--ntp-timeout 500" \
     "$KE_OK and $P.ke.ntp_port == $TB_CLOSED_PORT and $P.ntp[0].status == \"timeout\"
@@ -177,10 +181,30 @@ if srv_start; then
         "$KE_OK and $P.ntp[0].status == \"nts_nak\" and $P.ntp[0].kiss == \"NTSN\""
     SPID=$other_pid
     SLOG=$other_log
+    other_pid=""
     desc="cookie-check peer"
     srv_stop
 else
     bad "second ntstestd did not start"
+fi
+
+# An NTS client we did not write: chronyd 4.3 -Q measures ntstestd.
+desc="chronyd -Q"
+if srv_start --offset-ms 200; then
+    out=$(timeout 30 chronyd -Q -U -u "$(id -un)" -t 10 \
+        "server 127.0.0.1 port $NTP nts ntsport $KE iburst maxsamples 1" \
+        "ntstrustedcerts $TB_CA" nosystemcert "pidfile $work/chronyd.pid" \
+        "cmdport 0" "bindcmdaddress /" 2>&1)
+    off=$(echo "$out" | sed -n 's/.*System clock wrong by \(-*[0-9.]*\) seconds.*/\1/p')
+    if [ -n "$off" ] && awk -v o="$off" 'BEGIN { d = o - 0.2; exit !(d < 0.02 && d > -0.02) }'; then
+        ok "chronyd -Q (NTS client of chrony 4.3) measures ntstestd --offset-ms 200: $off s"
+    else
+        bad "chronyd -Q against ntstestd: no offset near 0.2 s"
+        echo "$out" | tail -n 5 | sed 's/^/    /'
+    fi
+    srv_stop
+else
+    bad "ntstestd for chronyd -Q did not start"
 fi
 
 desc="both loopback addresses"
@@ -259,6 +283,11 @@ case_ "ntp-silent -> ntp timeout, reason ntp_timeout" \
     "$KE_OK and $P.ntp[0].status == \"timeout\" and $P.reason == \"ntp_timeout\""
 case_ "ntp-spoof-first (wrong UID, bad MAC first) -> the real replies are taken" \
     "--misbehave ntp-spoof-first" "" "$ALL_OK"
+if [ "$(grep -c '3 packet(s) sent' "$SLOG")" -eq 2 ]; then
+    ok "ntp-spoof-first: the server did send 3 packets per request"
+else
+    bad "ntp-spoof-first: the server log does not show 3 packets per request"
+fi
 case_ "ntp-kod-deny -> kod_deny" \
     "--misbehave ntp-kod-deny" "" \
     "$KE_OK and $P.ntp[0].status == \"kod_deny\" and $P.ntp[0].kiss == \"DENY\"
@@ -278,12 +307,25 @@ case_ "ntp-cookies-outside -> replies ok but 0 cookies taken, reason cookies_sho
      and $P.ntp[1].cookies_received == 0 and $P.reason == \"cookies_short\""
 case_ "ntp-too-many-cookies -> the reply is ignored: ntp timeout" \
     "--misbehave ntp-too-many-cookies" "--ntp-timeout 500" \
-    "$KE_OK and $P.ntp[0].status == \"timeout\""
+    "$KE_OK and $P.ntp[0].status == \"timeout\"
+     and ($P.ntp[0].detail | test(\"too many cookies\"))"
 case_ "ntp-nak -> nts_nak" \
     "--misbehave ntp-nak" "" \
     "$KE_OK and $P.ntp[0].status == \"nts_nak\" and $P.ntp[0].kiss == \"NTSN\""
 case_ "pool + ntp-spoof-first -> ok" \
     "--token $TOK --misbehave ntp-spoof-first" "--kind pool --token $TOK" "$ALL_OK"
+
+echo "== through a pool's key exchange (ntspool-probe --uuid, request shape d)"
+U=6f2c1a8e-0000-4000-8000-000000000001
+case_ "pool KE: monitor key + UUID Request -> cookies for the source, both NTP exchanges ok" \
+    "--monitor-key mkey-$$ --uuid $U" "--token mkey-$$ --uuid $U" \
+    "$ALL_OK and ($P.ke.aead == 17 or $P.ke.aead == 15)"
+case_ "pool KE: unknown UUID -> no_such_server (the monitor's fault: discarded, UNKNOWN)" \
+    "--monitor-key mkey-$$ --uuid $U" "--token mkey-$$ --uuid 00000000-0000-4000-8000-000000000000" \
+    "$P.ke.status == \"no_such_server\" and $P.reason == \"monitor_fault\" and .exit_code == 3"
+case_ "pool KE: wrong monitor key -> token_rejected" \
+    "--monitor-key mkey-$$ --uuid $U" "--token wrong --uuid $U" \
+    "$P.ke.status == \"token_rejected\""
 
 echo "== TLS and raw requests"
 desc="tls"
