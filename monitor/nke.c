@@ -323,6 +323,8 @@ walk(const uint8_t *buf, size_t len, const struct nke_request *req,
             if (r.len != 2)
                 return malformed(detail, "Port record body not 2 bytes", r.type);
             resp->port = get16(r.body);
+            if (resp->port == 0)
+                return malformed(detail, "Port record names port 0", r.type);
             resp->has_port = true;
             break;
         case NKE_REC_COMPLIANT_GCM_SIV:

@@ -411,6 +411,13 @@ test_invalid(void)
     reset();
     rec16(NKE_REC_NEXT_PROTO, true, 0);
     rec16(NKE_REC_AEAD, true, 15);
+    rec16(NKE_REC_PORT, true, 0);
+    cookies(1, 10);
+    eom();
+    expect("port 0", &plain, KE_MALFORMED);
+    reset();
+    rec16(NKE_REC_NEXT_PROTO, true, 0);
+    rec16(NKE_REC_AEAD, true, 15);
     rec(NKE_REC_SERVER, false, "bad host\n", 9);
     cookies(1, 10);
     eom();
