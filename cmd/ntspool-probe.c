@@ -25,6 +25,7 @@
 #include "monitor/tlsctx.h"
 #include "scorer/score.h"
 #include "util/log.h"
+#include "util/util.h"
 
 #define EXIT_OK 0
 #define EXIT_WARNING 1
@@ -114,20 +115,6 @@ usage(FILE *f)
 }
 
 static int
-parse_int(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int
 parse_aeads(struct opts *o, const char *s)
 {
     char buf[128];
@@ -145,7 +132,7 @@ parse_aeads(struct opts *o, const char *s)
     o->naeads = 0;
     for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         long v;
-        if (parse_int(tok, 0, 65535, &v) || !aead_is_supported((int)v) ||
+        if (util_parse_long(tok, 0, 65535, &v) || !aead_is_supported((int)v) ||
             o->naeads >= PROBE_MAX_AEADS)
             return -1;
         for (size_t i = 0; i < o->naeads; i++)
@@ -195,7 +182,7 @@ parse_target(struct opts *o, const char *arg, bool port_set)
         o->host[n] = '\0';
         if (close[1] == '\0')
             return 0;
-        if (close[1] != ':' || parse_int(close + 2, 1, 65535, &port))
+        if (close[1] != ':' || util_parse_long(close + 2, 1, 65535, &port))
             return -1;
         if (!port_set)
             o->port = (uint16_t)port;
@@ -206,7 +193,7 @@ parse_target(struct opts *o, const char *arg, bool port_set)
         colon = NULL;       /* a bare IPv6 literal */
     if (colon) {
         size_t n = (size_t)(colon - arg);
-        if (n == 0 || n >= sizeof(o->host) || parse_int(colon + 1, 1, 65535, &port))
+        if (n == 0 || n >= sizeof(o->host) || util_parse_long(colon + 1, 1, 65535, &port))
             return -1;
         memcpy(o->host, arg, n);
         o->host[n] = '\0';
@@ -685,7 +672,7 @@ main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "p:46jvh", longopts, NULL)) != -1) {
         switch (c) {
         case 'p':
-            if (parse_int(optarg, 1, 65535, &v))
+            if (util_parse_long(optarg, 1, 65535, &v))
                 goto bad;
             o.port = (uint16_t)v;
             port_set = true;
@@ -716,12 +703,12 @@ main(int argc, char **argv)
             break;
         case 'C': o.ca_file = optarg; break;
         case 'k':
-            if (parse_int(optarg, 1, 600000, &v))
+            if (util_parse_long(optarg, 1, 600000, &v))
                 goto bad;
             o.ke_timeout_ms = (int)v;
             break;
         case 'n':
-            if (parse_int(optarg, 1, 60000, &v))
+            if (util_parse_long(optarg, 1, 60000, &v))
                 goto bad;
             o.ntp_timeout_ms = (int)v;
             break;

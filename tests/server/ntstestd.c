@@ -26,6 +26,7 @@
 #include "tests/server/tntp.h"
 #include "tests/server/tsrv.h"
 #include "util/log.h"
+#include "util/util.h"
 
 #define BIND_ATTEMPTS 50                /* port 0 on several addresses: retries */
 
@@ -129,20 +130,6 @@ usage(FILE *f)
         col += w;
     }
     fputc('\n', f);
-}
-
-static int
-parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
 }
 
 static int
@@ -334,7 +321,7 @@ main(int argc, char **argv)
         switch (opt) {
         case OPT_KE_PORT:
         case OPT_NTP_PORT:
-            if (parse_long(optarg, 0, 65535, &v) != 0)
+            if (util_parse_long(optarg, 0, 65535, &v) != 0)
                 log_fatal(2, "bad port: %s", optarg);
             *(opt == OPT_KE_PORT ? &ke_port : &ntp_port) = v;
             break;
@@ -373,7 +360,7 @@ main(int argc, char **argv)
             cfg.server_record = optarg;
             break;
         case OPT_PORT_RECORD:
-            if (parse_long(optarg, 0, 65535, &v) != 0)
+            if (util_parse_long(optarg, 0, 65535, &v) != 0)
                 log_fatal(2, "bad --port-record: %s", optarg);
             cfg.port_record = (int)v;
             break;
@@ -392,12 +379,12 @@ main(int argc, char **argv)
             ready_file = optarg;
             break;
         case OPT_STRATUM:
-            if (parse_long(optarg, 0, 255, &v) != 0)
+            if (util_parse_long(optarg, 0, 255, &v) != 0)
                 log_fatal(2, "bad --stratum: %s", optarg);
             cfg.stratum = (int)v;
             break;
         case OPT_LEAP:
-            if (parse_long(optarg, 0, 3, &v) != 0)
+            if (util_parse_long(optarg, 0, 3, &v) != 0)
                 log_fatal(2, "bad --leap: %s", optarg);
             cfg.leap = (int)v;
             break;
