@@ -753,8 +753,12 @@ main(int argc, char **argv)
                        : NULL;
     if (!run.dns && run.base)   /* no resolv.conf: literals and /etc/hosts still work */
         run.dns = evdns_base_new(run.base, 0);
-    if (run.dns)
+    if (run.dns) {
+        /* Bound the resolution: 3 s per try, 2 tries per name server. */
+        evdns_base_set_option(run.dns, "timeout:", "3");
+        evdns_base_set_option(run.dns, "attempts:", "2");
         evdns_base_load_hosts(run.dns, NULL);
+    }
     run.tls = tlsctx_new(o.ca_file, false, err, sizeof(err));
     if (!run.base || !run.dns || !run.tls) {
         fprintf(stderr, "ntspool-probe: %s\n", run.tls ? "cannot set up the event loop" : err);

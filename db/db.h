@@ -57,8 +57,9 @@ struct db *db_open(const char *path, char **err);
 void db_close(struct db *db);
 
 /* Bring the database at path to schema `version` (0..DB_SCHEMA_VERSION) and
-   close it; for tests and tools (db_open does this itself).  A database
-   already at a later version is left alone and refused.  0 / -1 with *err. */
+   close it; for tests and tools (db_open does this itself).  One already at
+   or past `version` is left as it is (no downgrades); one newer than
+   DB_SCHEMA_VERSION is refused.  0 / -1 with *err (malloc'd). */
 int db_migrate(const char *path, int version, char **err);
 
 /* The schema version of an open database. */
@@ -230,11 +231,13 @@ struct db_stored {
 };
 
 /* Store n samples in one transaction: insert each (a sample already stored,
-   same monitor, source, kind and start time, is ignored), compute its step
-   with score_step_of_clock and its new score from the latest-score table with
-   score_update, and upsert that table.  Samples of one (source, kind, monitor)
-   must come in time order within a batch.  out (may be NULL) gets n entries.
-   On error nothing of the batch is stored. */
+   same monitor, source, kind and start time in s, is ignored), compute its
+   step with score_step_of_clock and its new score from the latest-score
+   table with score_update, and upsert that table.  A discarded sample (rule
+   1) or a late one is stored but leaves the score and the monitor's
+   freshness alone.  out (may be NULL) gets n entries.  An unknown source or
+   monitor id fails the call; on any error nothing of the batch is stored.
+   One writer process per database file (the service). */
 int db_store_samples(struct db *db, const struct db_sample *s, size_t n,
                      struct db_stored *out);
 

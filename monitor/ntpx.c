@@ -32,6 +32,7 @@
 #include "util/log.h"
 
 #define NTPX_MAX_READS 64           /* datagrams handled per wake-up */
+#define NTPX_DNS_TIMEOUT_MS 5000    /* bound on resolving a Server record name */
 
 struct ntpx {
     struct event_base *base;
@@ -137,6 +138,12 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    if (x->dreq) {
+        result_detail(x->res.detail, "resolving %s took over %d ms", x->server,
+                      NTPX_DNS_TIMEOUT_MS);
+        finish(x, NTP_DNS_FAILED);
+        return;
+    }
     if (x->ignored)
         result_detail(x->res.detail, "no valid answer in %d ms (%u packets ignored, last: %s)",
                       x->timeout_ms, x->ignored, x->last_why ? x->last_why : "?");
@@ -457,6 +464,10 @@ ntpx_start(struct event_base *base, struct evdns_base *dns, const struct ntpx_ta
         /* Deliver from the loop, never from inside ntpx_start. */
         event_active(x->ev_later, EV_WRITE, 0);
         return x;
+    }
+    {
+        struct timeval tv = {NTPX_DNS_TIMEOUT_MS / 1000, (NTPX_DNS_TIMEOUT_MS % 1000) * 1000};
+        evtimer_add(x->ev_timeout, &tv);   /* send_request re-arms it for NTP */
     }
     x->dreq = dns_resolve(dns, t->server, t->port, t->family, on_resolved, x);
     return x;
