@@ -72,7 +72,8 @@ make_result(struct probe_result *r, int src, int k, int64_t t)
     r->ke.handshake_time = r->ke.duration * 0.6;
     if (u < 0.02) {
         r->ke.status = KE_CONNECT_TIMEOUT;
-        snprintf(r->ke.detail, sizeof(r->ke.detail), "TCP connect did not complete in 10.0 s");
+        snprintf(r->ke.detail, sizeof(r->ke.detail),
+                 "TCP connect did not complete in 10.0 s");
         return;
     }
     if (u < 0.03 && r->kind == PROBE_KIND_POOL) {
@@ -147,7 +148,8 @@ setup(const char *path, const struct opts *o, int64_t *src_ids, int64_t *mon_ids
         free(err);
         exit(1);
     }
-    if (db_begin(db) < 0 || db_user_add(db, "bench@example.org", "x", false, 1, &user) != 0)
+    if (db_begin(db) < 0 ||
+        db_user_add(db, "bench@example.org", "x", false, 1, &user) != 0)
         exit(1);
     for (int i = 0; i < o->sources; i++) {
         struct db_source s;
@@ -181,16 +183,20 @@ raw_baseline(const char *path, const struct opts *o, int n)
 
     if (sqlite3_open(path, &h) != SQLITE_OK)
         return NAN;
-    sqlite3_exec(h, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                    "CREATE TABLE raw(id INTEGER PRIMARY KEY, source, kind, monitor, time, "
-                    "address, aead, reason, ke_status, ntp_status, stratum, offset1, delay1, "
-                    "offset2, delay2, ke_us, step, score)",
-                 NULL, NULL, NULL);
-    sqlite3_prepare_v2(h, "INSERT INTO raw(source, kind, monitor, time, address, aead, "
-                          "reason, ke_status, ntp_status, stratum, offset1, delay1, offset2, "
-                          "delay2, ke_us, step, score) "
-                          "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                       -1, &s, NULL);
+    sqlite3_exec(
+        h,
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+        "CREATE TABLE raw(id INTEGER PRIMARY KEY, source, kind, monitor, time, "
+        "address, aead, reason, ke_status, ntp_status, stratum, offset1, delay1, "
+        "offset2, delay2, ke_us, step, score)",
+        NULL, NULL, NULL);
+    sqlite3_prepare_v2(
+        h,
+        "INSERT INTO raw(source, kind, monitor, time, address, aead, "
+        "reason, ke_status, ntp_status, stratum, offset1, delay1, offset2, "
+        "delay2, ke_us, step, score) "
+        "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        -1, &s, NULL);
     for (int i = 0; i < n;) {
         int64_t t = 1700000000 + (int64_t)(i / (o->sources * 4)) * 241;
         t0 = now_s();
@@ -234,8 +240,9 @@ print_dbstat(const char *path, long long samples)
 
     if (sqlite3_open(path, &h) != SQLITE_OK)
         return;
-    if (sqlite3_prepare_v2(h, "SELECT name, sum(pgsize) FROM dbstat GROUP BY name "
-                              "ORDER BY 2 DESC",
+    if (sqlite3_prepare_v2(h,
+                           "SELECT name, sum(pgsize) FROM dbstat GROUP BY name "
+                           "ORDER BY 2 DESC",
                            -1, &s, NULL) == SQLITE_OK) {
         printf("  by table/index (bytes per sample):");
         while (sqlite3_step(s) == SQLITE_ROW) {
@@ -274,9 +281,10 @@ main(int argc, char **argv)
         case 'R': o.raw = atoi(optarg); break;
         case 'd': o.dir = optarg; break;
         default:
-            fprintf(stderr, "usage: bench_db -d DIR [-s sources] [-m monitors] [-r rounds] "
-                            "[-w warm-up rounds] [-b batch] [-1 single-tx samples] "
-                            "[-R raw samples]\n");
+            fprintf(stderr,
+                    "usage: bench_db -d DIR [-s sources] [-m monitors] [-r rounds] "
+                    "[-w warm-up rounds] [-b batch] [-1 single-tx samples] "
+                    "[-R raw samples]\n");
             return 2;
         }
     }
@@ -294,11 +302,12 @@ main(int argc, char **argv)
         return 1;
 
     printf("bench_db: %d sources x 4 kinds x %d monitors = %d samples per round, "
-           "%d rounds, batches of %d\n", o.sources, o.monitors, per_round, o.rounds, o.batch);
+           "%d rounds, batches of %d\n",
+           o.sources, o.monitors, per_round, o.rounds, o.batch);
     db = setup(path, &o, src_ids, mon_ids);
     db_close(db);
     base_size = file_size(path);
-    db = setup(single_path, &o, src_ids, mon_ids);      /* baseline file, same setup */
+    db = setup(single_path, &o, src_ids, mon_ids); /* baseline file, same setup */
     db_close(db);
     {
         char *err = NULL;
@@ -317,8 +326,7 @@ main(int argc, char **argv)
             /* Samples arrive interleaved: every monitor, every kind, spread
                over the interval, as a central service sees them. */
             for (; n < o.batch && i < per_round; n++, i++) {
-                int src = i % o.sources, k = (i / o.sources) % 4,
-                    m = i / (o.sources * 4);
+                int src = i % o.sources, k = (i / o.sources) % 4, m = i / (o.sources * 4);
                 make_result(&res[n], src, k, t_round + (i % 241));
                 batch[n] = (struct db_sample){src_ids[src], mon_ids[m], &res[n], 0};
                 if (json_count < 2000) {
@@ -356,8 +364,8 @@ main(int argc, char **argv)
     }
     rate = stored / busy;
     inserted = stored;
-    printf("stored and scored: %lld samples in %.2f s (%.2f s wall): %.0f samples/s\n", stored,
-           busy, now_s() - wall0, rate);
+    printf("stored and scored: %lld samples in %.2f s (%.2f s wall): %.0f samples/s\n",
+           stored, busy, now_s() - wall0, rate);
     {
         /* The fold of retention, chunk by chunk, on these rows. */
         double t0 = now_s();
@@ -366,15 +374,17 @@ main(int argc, char **argv)
                (now_s() - t0) * 1000);
         stored -= n > 0 ? n : 0;
     }
-    db_close(db);                                       /* checkpoints, removes the WAL */
+    db_close(db); /* checkpoints, removes the WAL */
     printf("database: %lld bytes for %lld samples: %.1f bytes/sample overall "
            "(full result JSON alone would be %.0f bytes/sample)\n",
-           file_size(path) - base_size, stored, (double)(file_size(path) - base_size) / stored,
+           file_size(path) - base_size, stored,
+           (double)(file_size(path) - base_size) / stored,
            (double)json_bytes / (double)json_count);
     if (warm_stored > 0)
-        printf("database, steady state (rounds %d-%d, after warm-up): %.1f bytes/sample\n",
-               o.warmup + 1, o.rounds,
-               (double)(file_size(path) - warm_size) / (double)(inserted - warm_stored));
+        printf(
+            "database, steady state (rounds %d-%d, after warm-up): %.1f bytes/sample\n",
+            o.warmup + 1, o.rounds,
+            (double)(file_size(path) - warm_size) / (double)(inserted - warm_stored));
     print_dbstat(path, stored);
 
     /* Baseline 1: one sample per transaction, same API, same rows. */
@@ -395,14 +405,16 @@ main(int argc, char **argv)
         }
         single_rate = n / (now_s() - t0);
         db_close(db);
-        printf("baseline, one sample per transaction: %.0f samples/s (batched is %.1fx)\n",
-               single_rate, rate / single_rate);
+        printf(
+            "baseline, one sample per transaction: %.0f samples/s (batched is %.1fx)\n",
+            single_rate, rate / single_rate);
     }
     /* Baseline 2: raw SQLite inserts, no index, no scoring: the floor. */
     if (o.raw > 0) {
         raw_rate = raw_baseline(raw_path, &o, o.raw);
         printf("baseline, raw SQLite insert without indexes: %.0f samples/s "
-               "(the store reaches %.0f%% of it)\n", raw_rate, 100 * rate / raw_rate);
+               "(the store reaches %.0f%% of it)\n",
+               raw_rate, 100 * rate / raw_rate);
     }
     free(src_ids);
     free(mon_ids);

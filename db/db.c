@@ -21,7 +21,7 @@
 
 #include "util/log.h"
 
-/* ---- schema ------------------------------------------------------------------ */
+/* ---- schema --------------------------------------------------------------------- */
 
 /* migrations[i] takes the schema from version i to i + 1.  Append only: a
    released migration never changes (databases in the field ran it). */
@@ -34,7 +34,7 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
     "  is_admin INTEGER NOT NULL DEFAULT 0,"
     "  created INTEGER NOT NULL);"
     "CREATE TABLE sessions ("
-    "  id BLOB PRIMARY KEY,"                /* SHA-256 of the cookie value */
+    "  id BLOB PRIMARY KEY," /* SHA-256 of the cookie value */
     "  user INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
     "  csrf TEXT NOT NULL,"
     "  created INTEGER NOT NULL,"
@@ -45,7 +45,7 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
     "  id INTEGER PRIMARY KEY,"
     "  user INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
     "  name TEXT NOT NULL,"
-    "  hash BLOB NOT NULL UNIQUE,"          /* SHA-256 of the token */
+    "  hash BLOB NOT NULL UNIQUE," /* SHA-256 of the token */
     "  created INTEGER NOT NULL,"
     "  last_used INTEGER);"
     "CREATE INDEX api_tokens_user ON api_tokens(user);"
@@ -57,13 +57,13 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
     "  port INTEGER NOT NULL DEFAULT 4460,"
     "  randomizer TEXT NOT NULL DEFAULT '',"
     "  created INTEGER NOT NULL,"
-    "  deleted INTEGER);"                   /* NULL while active; rows are never removed */
+    "  deleted INTEGER);" /* NULL while active; rows are never removed */
     "CREATE INDEX time_sources_owner ON time_sources(owner);"
     "CREATE TABLE monitors ("
     "  id INTEGER PRIMARY KEY,"
     "  name TEXT NOT NULL UNIQUE,"
-    "  key_hash BLOB NOT NULL UNIQUE,"      /* SHA-256 of the key */
-    "  status INTEGER NOT NULL DEFAULT 0,"  /* enum db_monitor_status; never deleted */
+    "  key_hash BLOB NOT NULL UNIQUE,"     /* SHA-256 of the key */
+    "  status INTEGER NOT NULL DEFAULT 0," /* enum db_monitor_status; never deleted */
     "  created INTEGER NOT NULL,"
     "  last_seen INTEGER);",
 
@@ -76,38 +76,38 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
        retention.  Scoring reads scores only. */
     "CREATE TABLE sample_details ("
     "  id INTEGER PRIMARY KEY,"
-    "  epoch INTEGER NOT NULL,"             /* sample time / DB_DETAIL_EPOCH */
-    "  hash BLOB NOT NULL,"                 /* SHA-256 of json, first 16 bytes */
-    "  json TEXT NOT NULL,"                 /* the result JSON less the volatile fields */
+    "  epoch INTEGER NOT NULL," /* sample time / DB_DETAIL_EPOCH */
+    "  hash BLOB NOT NULL,"     /* SHA-256 of json, first 16 bytes */
+    "  json TEXT NOT NULL,"     /* the result JSON less the volatile fields */
     "  UNIQUE (epoch, hash));"
     "CREATE TABLE samples ("
     "  id INTEGER PRIMARY KEY,"
     "  source INTEGER NOT NULL REFERENCES time_sources(id),"
-    "  kind INTEGER NOT NULL,"              /* enum score_kind */
+    "  kind INTEGER NOT NULL," /* enum score_kind */
     "  monitor INTEGER NOT NULL REFERENCES monitors(id),"
-    "  time INTEGER NOT NULL,"              /* probe start, Unix s */
+    "  time INTEGER NOT NULL," /* probe start, Unix s */
     "  address TEXT,"
     "  aead INTEGER,"
-    "  reason INTEGER NOT NULL,"            /* enum probe_reason */
-    "  ke_status INTEGER NOT NULL,"         /* enum ke_status */
-    "  ntp_status INTEGER,"                 /* first failed exchange, else 0; NULL none */
+    "  reason INTEGER NOT NULL,"    /* enum probe_reason */
+    "  ke_status INTEGER NOT NULL," /* enum ke_status */
+    "  ntp_status INTEGER,"         /* first failed exchange, else 0; NULL none */
     "  stratum INTEGER,"
     "  offset1 REAL, delay1 REAL, offset2 REAL, delay2 REAL,"
     "  rdelay1 INTEGER, rdisp1 INTEGER, rdelay2 INTEGER, rdisp2 INTEGER," /* 2^-16 s */
     "  ke_us INTEGER, connect_us INTEGER, handshake_us INTEGER,"
-    "  step REAL,"                          /* NULL: discarded (rule 1) */
-    "  score REAL,"                         /* NULL: did not move the score */
-    "  detail INTEGER NOT NULL);"           /* sample_details.id */
+    "  step REAL,"                /* NULL: discarded (rule 1) */
+    "  score REAL,"               /* NULL: did not move the score */
+    "  detail INTEGER NOT NULL);" /* sample_details.id */
     "CREATE UNIQUE INDEX samples_key ON samples(source, time, kind, monitor);"
     "CREATE INDEX samples_time ON samples(time);"
     "CREATE TABLE scores ("
     "  source INTEGER NOT NULL REFERENCES time_sources(id),"
     "  kind INTEGER NOT NULL,"
     "  monitor INTEGER NOT NULL REFERENCES monitors(id),"
-    "  time INTEGER NOT NULL,"              /* latest report: scored sample or n/a */
-    "  na INTEGER NOT NULL DEFAULT 0,"      /* that report was 'not applicable' */
-    "  score REAL,"                         /* NULL before the first scored sample */
-    "  sample_time INTEGER,"                /* of the latest scored sample */
+    "  time INTEGER NOT NULL,"         /* latest report: scored sample or n/a */
+    "  na INTEGER NOT NULL DEFAULT 0," /* that report was 'not applicable' */
+    "  score REAL,"                    /* NULL before the first scored sample */
+    "  sample_time INTEGER,"           /* of the latest scored sample */
     "  reason INTEGER, ke_status INTEGER, ntp_status INTEGER,"
     "  cert_not_after INTEGER,"
     "  PRIMARY KEY (source, kind, monitor)) WITHOUT ROWID;",
@@ -124,7 +124,7 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
     "  delay_min REAL, delay_sum REAL NOT NULL DEFAULT 0, delay_max REAL,"
     "  last_score REAL, last_time INTEGER,"
     "  PRIMARY KEY (source, kind, monitor, hour)) WITHOUT ROWID;"
-    "CREATE TABLE hourly_reasons ("         /* samples per reason other than ok */
+    "CREATE TABLE hourly_reasons (" /* samples per reason other than ok */
     "  source INTEGER NOT NULL,"
     "  kind INTEGER NOT NULL,"
     "  monitor INTEGER NOT NULL,"
@@ -135,8 +135,8 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
 };
 
 #define SRC_COLS "id, uuid, owner, host, port, randomizer, created, deleted"
-#define SAMPLE_ROW_COLS                                                         \
-    "id, source, kind, monitor, time, address, aead, reason, ke_status, "      \
+#define SAMPLE_ROW_COLS                                                                  \
+    "id, source, kind, monitor, time, address, aead, reason, ke_status, "                \
     "ntp_status, offset1, delay1, offset2, delay2, stratum, step, score"
 
 static const char *const stmt_sql[ST_COUNT] = {
@@ -149,8 +149,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_INTEGRITY] = "PRAGMA integrity_check",
     [ST_FK_CHECK] = "PRAGMA foreign_key_check",
 
-    [ST_USER_ADD] = "INSERT OR IGNORE INTO users(email, password_hash, is_admin, created) "
-                    "VALUES(?1, ?2, ?3, ?4)",
+    [ST_USER_ADD] =
+        "INSERT OR IGNORE INTO users(email, password_hash, is_admin, created) "
+        "VALUES(?1, ?2, ?3, ?4)",
     [ST_USER_GET] = "SELECT id, email, password_hash, is_admin, created FROM users "
                     "WHERE id = ?1",
     [ST_USER_BY_EMAIL] = "SELECT id, email, password_hash, is_admin, created FROM users "
@@ -185,11 +186,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 
     [ST_MON_ADD] = "INSERT OR IGNORE INTO monitors(name, key_hash, created) "
                    "VALUES(?1, ?2, ?3)",
-    [ST_MON_BY_HASH] = "SELECT id, name, status, created, last_seen, key_hash FROM monitors "
-                       "WHERE key_hash = ?1",
+    [ST_MON_BY_HASH] =
+        "SELECT id, name, status, created, last_seen, key_hash FROM monitors "
+        "WHERE key_hash = ?1",
     [ST_MON_TOUCH] = "UPDATE monitors SET last_seen = ?2 WHERE id = ?1",
     [ST_MON_STATUS] = "UPDATE monitors SET status = ?2 WHERE id = ?1",
-    [ST_MON_LIST] = "SELECT id, name, status, created, last_seen FROM monitors ORDER BY id",
+    [ST_MON_LIST] =
+        "SELECT id, name, status, created, last_seen FROM monitors ORDER BY id",
 
     [ST_DETAIL_GET] = "SELECT id FROM sample_details WHERE epoch = ?1 AND hash = ?2",
     [ST_DETAIL_ADD] = "INSERT INTO sample_details(epoch, hash, json) VALUES(?1, ?2, ?3)",
@@ -214,20 +217,21 @@ static const char *const stmt_sql[ST_COUNT] = {
                     "VALUES(?1, ?2, ?3, ?4, 1) "
                     "ON CONFLICT(source, kind, monitor) DO UPDATE SET "
                     "time = excluded.time, na = 1 WHERE excluded.time >= time",
-    [ST_SCORES_OF_SOURCE] =
-        "SELECT sc.kind, sc.monitor, sc.time, sc.na, sc.score, sc.sample_time, sc.reason, "
-        "sc.ke_status, sc.ntp_status, sc.cert_not_after, m.name "
-        "FROM scores sc JOIN monitors m ON m.id = sc.monitor "
-        "WHERE sc.source = ?1 ORDER BY sc.kind, sc.monitor",
+    [ST_SCORES_OF_SOURCE] = "SELECT sc.kind, sc.monitor, sc.time, sc.na, sc.score, "
+                            "sc.sample_time, sc.reason, "
+                            "sc.ke_status, sc.ntp_status, sc.cert_not_after, m.name "
+                            "FROM scores sc JOIN monitors m ON m.id = sc.monitor "
+                            "WHERE sc.source = ?1 ORDER BY sc.kind, sc.monitor",
     [ST_SAMPLES_PAGE] = "SELECT " SAMPLE_ROW_COLS " FROM samples "
                         "WHERE source = ?1 AND (?2 < 0 OR kind = ?2) "
                         "AND (?3 < 0 OR monitor = ?3) AND time >= ?4 AND time < ?5 "
                         "ORDER BY time DESC, kind DESC, monitor DESC LIMIT ?6 OFFSET ?7",
-    [ST_SAMPLE_GET] = "SELECT s.kind, s.time, s.address, s.aead, s.reason, s.ke_status, "
-                      "s.offset1, s.delay1, s.offset2, s.delay2, s.rdelay1, s.rdisp1, "
-                      "s.rdelay2, s.rdisp2, s.ke_us, s.connect_us, s.handshake_us, s.step, "
-                      "d.json FROM samples s JOIN sample_details d ON d.id = s.detail "
-                      "WHERE s.id = ?1",
+    [ST_SAMPLE_GET] =
+        "SELECT s.kind, s.time, s.address, s.aead, s.reason, s.ke_status, "
+        "s.offset1, s.delay1, s.offset2, s.delay2, s.rdelay1, s.rdisp1, "
+        "s.rdelay2, s.rdisp2, s.ke_us, s.connect_us, s.handshake_us, s.step, "
+        "d.json FROM samples s JOIN sample_details d ON d.id = s.detail "
+        "WHERE s.id = ?1",
     [ST_SAMPLE_COUNT] = "SELECT count(*) FROM samples",
 
     [ST_FOLD_SELECT] = "SELECT id, source, kind, monitor, time, reason, offset1, delay1, "
@@ -261,22 +265,24 @@ static const char *const stmt_sql[ST_COUNT] = {
         "ON CONFLICT(source, kind, monitor, hour, reason) DO UPDATE SET "
         "count = count + excluded.count",
     [ST_SAMPLE_DELETE] = "DELETE FROM samples WHERE id = ?1",
-    [ST_DETAILS_GC] = "DELETE FROM sample_details WHERE id IN (SELECT id FROM sample_details "
-                      "WHERE epoch < coalesce((SELECT min(time) FROM samples) / ?1, "
-                      "9223372036854775807) LIMIT ?2)",
-    [ST_HOURLY_LIST] = "SELECT source, kind, monitor, hour, count, n_measured, offset_min, "
-                       "offset_sum, offset_max, delay_min, delay_sum, delay_max, last_score "
-                       "FROM hourly WHERE source = ?1 AND (?2 < 0 OR kind = ?2) "
-                       "AND (?3 < 0 OR monitor = ?3) AND hour >= ?4 "
-                       "ORDER BY hour, kind, monitor",
+    [ST_DETAILS_GC] =
+        "DELETE FROM sample_details WHERE id IN (SELECT id FROM sample_details "
+        "WHERE epoch < coalesce((SELECT min(time) FROM samples) / ?1, "
+        "9223372036854775807) LIMIT ?2)",
+    [ST_HOURLY_LIST] =
+        "SELECT source, kind, monitor, hour, count, n_measured, offset_min, "
+        "offset_sum, offset_max, delay_min, delay_sum, delay_max, last_score "
+        "FROM hourly WHERE source = ?1 AND (?2 < 0 OR kind = ?2) "
+        "AND (?3 < 0 OR monitor = ?3) AND hour >= ?4 "
+        "ORDER BY hour, kind, monitor",
     [ST_HOURLY_REASONS] = "SELECT reason, count FROM hourly_reasons WHERE source = ?1 "
                           "AND kind = ?2 AND monitor = ?3 AND hour = ?4",
 };
 
-/* ---- helpers ------------------------------------------------------------------ */
+/* ---- helpers -------------------------------------------------------------------- */
 
-static void
-seterr(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void seterr(char **err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 seterr(char **err, const char *fmt, ...)
@@ -456,8 +462,10 @@ migrate(sqlite3 *h, int target, char **err)
     if (read_int(h, "PRAGMA user_version", &version, err) < 0)
         goto fail;
     if (version > DB_SCHEMA_VERSION) {
-        seterr(err, "database schema version %d is newer than this program's %d: "
-               "refusing to open it (run a newer ntspool)", version, DB_SCHEMA_VERSION);
+        seterr(err,
+               "database schema version %d is newer than this program's %d: "
+               "refusing to open it (run a newer ntspool)",
+               version, DB_SCHEMA_VERSION);
         goto fail;
     }
     for (int v = version; v < target; v++) {
@@ -488,8 +496,8 @@ static sqlite3 *
 open_handle(const char *path, char **err)
 {
     sqlite3 *h = NULL;
-    int rc = sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                             SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(
+        path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 
     if (rc != SQLITE_OK) {
         seterr(err, "%s: %s", path, h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
@@ -545,8 +553,8 @@ db_open(const char *path, char **err)
     if (migrate(db->h, DB_SCHEMA_VERSION, err) < 0)
         goto fail;
     for (int i = 0; i < ST_COUNT; i++) {
-        if (sqlite3_prepare_v3(db->h, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &db->st[i],
-                               NULL) != SQLITE_OK) {
+        if (sqlite3_prepare_v3(db->h, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                               &db->st[i], NULL) != SQLITE_OK) {
             seterr(err, "%s: preparing statement %d: %s", path, i, sqlite3_errmsg(db->h));
             goto fail;
         }
@@ -614,7 +622,7 @@ db_check(struct db *db, char **err)
     return 0;
 }
 
-/* ---- transactions -------------------------------------------------------------- */
+/* ---- transactions --------------------------------------------------------------- */
 
 int
 db_begin(struct db *db)
@@ -692,7 +700,7 @@ db_tx_rollback(struct db *db)
     }
 }
 
-/* ---- users, sessions, API tokens ------------------------------------------------- */
+/* ---- users, sessions, API tokens ------------------------------------------------ */
 
 static void
 user_row(sqlite3_stmt *s, struct db_user *u)
@@ -723,8 +731,8 @@ db_user_add(struct db *db, const char *email, const char *password_hash, bool is
 }
 
 int
-db_lookup(struct db *db, sqlite3_stmt *s, const char *what, void (*fill)(sqlite3_stmt *, void *),
-       void *arg)
+db_lookup(struct db *db, sqlite3_stmt *s, const char *what,
+          void (*fill)(sqlite3_stmt *, void *), void *arg)
 {
     int rc = sqlite3_step(s);
 
@@ -765,7 +773,7 @@ db_user_by_email(struct db *db, const char *email, struct db_user *out)
 
 int
 db_collect(struct db *db, sqlite3_stmt *s, const char *what, size_t size,
-        void (*fill)(sqlite3_stmt *, void *), void **out, size_t *n)
+           void (*fill)(sqlite3_stmt *, void *), void **out, size_t *n)
 {
     char *v = NULL;
     size_t cap = 0, len = 0;
@@ -806,8 +814,8 @@ int
 db_users_list(struct db *db, struct db_user **out, size_t *n)
 {
     void *v;
-    int rc = db_collect(db, db_stmt(db, ST_USERS_LIST), "users list", sizeof(**out), fill_user,
-                     &v, n);
+    int rc = db_collect(db, db_stmt(db, ST_USERS_LIST), "users list", sizeof(**out),
+                        fill_user, &v, n);
 
     *out = v;
     return rc;
@@ -940,7 +948,7 @@ fill_source(sqlite3_stmt *s, void *arg)
     x->port = sqlite3_column_int(s, 4);
     db_column_text(s, 5, x->randomizer, sizeof(x->randomizer));
     x->created = sqlite3_column_int64(s, 6);
-    x->deleted = sqlite3_column_int64(s, 7);   /* NULL reads as 0 */
+    x->deleted = sqlite3_column_int64(s, 7); /* NULL reads as 0 */
 }
 
 int
@@ -1041,7 +1049,8 @@ db_source_token(struct db *db, int64_t id, const unsigned char *secret, size_t s
 
     if (rc <= 0)
         return rc;
-    return db_token_derive(secret, secret_len, src.uuid, src.randomizer, token) < 0 ? -1 : 1;
+    return db_token_derive(secret, secret_len, src.uuid, src.randomizer, token) < 0 ? -1
+                                                                                    : 1;
 }
 
 int
@@ -1059,7 +1068,7 @@ db_sources_active(struct db *db, int64_t after, size_t max, struct db_source **o
     return rc;
 }
 
-/* ---- monitors ---------------------------------------------------------------------- */
+/* ---- monitors ------------------------------------------------------------------- */
 
 const char *
 db_monitor_status_str(enum db_monitor_status st)
@@ -1157,7 +1166,7 @@ db_monitors_list(struct db *db, struct db_monitor **out, size_t *n)
 {
     void *v;
     int rc = db_collect(db, db_stmt(db, ST_MON_LIST), "monitors list", sizeof(**out),
-                     fill_monitor, &v, n);
+                        fill_monitor, &v, n);
 
     *out = v;
     return rc;

@@ -29,23 +29,23 @@
 #include "monitor/result.h"
 #include "scorer/score.h"
 
-struct db;                                  /* opaque */
+struct db; /* opaque */
 
-#define DB_SCHEMA_VERSION 3                 /* the version this program writes */
-#define DB_RETENTION_DAYS 15                /* default raw-sample retention */
+#define DB_SCHEMA_VERSION  3  /* the version this program writes */
+#define DB_RETENTION_DAYS  15 /* default raw-sample retention */
 #define DB_BUSY_TIMEOUT_MS 5000
-#define DB_SECRET_LEN 32                    /* base secret of the tokens */
-#define DB_TOKEN_LEN 64                     /* hex SHA3-256 */
-#define DB_RANDOMIZER_LEN 22
-#define DB_UUID_LEN 36
-#define DB_HASH_LEN 32                      /* SHA-256 of keys, API tokens, session ids */
-#define DB_EMAIL_MAX 256
-#define DB_HOST_MAX 256
-#define DB_NAME_MAX 64
-#define DB_CSRF_MAX 64
-#define DB_PWHASH_MAX 256
+#define DB_SECRET_LEN      32 /* base secret of the tokens */
+#define DB_TOKEN_LEN       64 /* hex SHA3-256 */
+#define DB_RANDOMIZER_LEN  22
+#define DB_UUID_LEN        36
+#define DB_HASH_LEN        32 /* SHA-256 of keys, API tokens, session ids */
+#define DB_EMAIL_MAX       256
+#define DB_HOST_MAX        256
+#define DB_NAME_MAX        64
+#define DB_CSRF_MAX        64
+#define DB_PWHASH_MAX      256
 
-/* ---- connection, schema -------------------------------------------------- */
+/* ---- connection, schema --------------------------------------------------------- */
 
 /* Open (creating if needed) the database at path: WAL, synchronous=NORMAL,
    busy timeout, foreign keys; apply pending migrations in one transaction;
@@ -75,7 +75,7 @@ int db_begin(struct db *db);
 int db_commit(struct db *db);
 int db_rollback(struct db *db);
 
-/* ---- secrets, tokens, hashes (db/token.c) -------------------------------- */
+/* ---- secrets, tokens, hashes (db/token.c) --------------------------------------- */
 
 /* Read the base secret from path; at first start create it with mode 0600
    (O_CREAT|O_EXCL) from 32 random bytes.  A file of the wrong size, or one
@@ -99,21 +99,21 @@ bool db_token_equal(const char *a, const char *b);
 /* SHA-256 of a key, API token or session id: what the database keeps. */
 int db_hash(const char *key, unsigned char out[DB_HASH_LEN]);
 
-/* ---- users, sessions, API tokens ------------------------------------------ */
+/* ---- users, sessions, API tokens ------------------------------------------------ */
 
 struct db_user {
     int64_t id;
     char email[DB_EMAIL_MAX];
-    char password_hash[DB_PWHASH_MAX];      /* the KDF's encoded output (web/ makes it) */
+    char password_hash[DB_PWHASH_MAX]; /* the KDF's encoded output (web/ makes it) */
     bool is_admin;
     int64_t created;
 };
 
 /* Add a user; *id set.  An email already taken (case-insensitive) returns 1. */
-int db_user_add(struct db *db, const char *email, const char *password_hash, bool is_admin,
-                int64_t now, int64_t *id);
-int db_user_get(struct db *db, int64_t id, struct db_user *out);              /* 1/0/-1 */
-int db_user_by_email(struct db *db, const char *email, struct db_user *out);  /* 1/0/-1 */
+int db_user_add(struct db *db, const char *email, const char *password_hash,
+                bool is_admin, int64_t now, int64_t *id);
+int db_user_get(struct db *db, int64_t id, struct db_user *out);             /* 1/0/-1 */
+int db_user_by_email(struct db *db, const char *email, struct db_user *out); /* 1/0/-1 */
 /* All users, ordered by id: *out is a malloc'd array the caller frees. */
 int db_users_list(struct db *db, struct db_user **out, size_t *n);
 
@@ -138,9 +138,9 @@ int db_api_token_add(struct db *db, int64_t user, const char *name,
 /* 1 and *user when the token hash is known (last_used set to now). */
 int db_api_token_user(struct db *db, const unsigned char hash[DB_HASH_LEN], int64_t now,
                       int64_t *user);
-int db_api_token_delete(struct db *db, int64_t id, int64_t user);            /* 1/0/-1 */
+int db_api_token_delete(struct db *db, int64_t id, int64_t user); /* 1/0/-1 */
 
-/* ---- time sources ---------------------------------------------------------- */
+/* ---- time sources --------------------------------------------------------------- */
 
 struct db_source {
     int64_t id;
@@ -150,14 +150,15 @@ struct db_source {
     int port;
     char randomizer[DB_RANDOMIZER_LEN + 1];
     int64_t created;
-    int64_t deleted;                        /* 0 while active */
+    int64_t deleted; /* 0 while active */
 };
 
 /* Add a source with a new UUID and an empty randomizer; out filled. */
 int db_source_add(struct db *db, int64_t owner, const char *host, int port, int64_t now,
                   struct db_source *out);
-int db_source_get(struct db *db, int64_t id, struct db_source *out);          /* 1/0/-1 */
-int db_source_by_uuid(struct db *db, const char *uuid, struct db_source *out); /* 1/0/-1 */
+int db_source_get(struct db *db, int64_t id, struct db_source *out); /* 1/0/-1 */
+int db_source_by_uuid(struct db *db, const char *uuid,
+                      struct db_source *out); /* 1/0/-1 */
 /* Mark deleted at now (kept for history; no longer listed or probed).
    owner < 0: any owner (admin).  1 deleted, 0 no such active source of owner. */
 int db_source_delete(struct db *db, int64_t id, int64_t owner, int64_t now);
@@ -173,7 +174,7 @@ int db_source_token(struct db *db, int64_t id, const unsigned char *secret,
 int db_sources_active(struct db *db, int64_t after, size_t max, struct db_source **out,
                       size_t *n);
 
-/* ---- monitors ---------------------------------------------------------------- */
+/* ---- monitors ------------------------------------------------------------------- */
 
 enum db_monitor_status {
     DB_MONITOR_ACTIVE = 0,
@@ -186,7 +187,7 @@ struct db_monitor {
     char name[DB_NAME_MAX];
     enum db_monitor_status status;
     int64_t created;
-    int64_t last_seen;                      /* 0 never */
+    int64_t last_seen; /* 0 never */
 };
 
 /* Add a monitor whose key is `key` (only its SHA-256 is stored).  A name
@@ -204,30 +205,30 @@ const char *db_monitor_status_str(enum db_monitor_status st);
 
 /* One probe result to store. */
 struct db_sample {
-    int64_t source;                         /* time_sources.id */
-    int64_t monitor;                        /* monitors.id */
-    const struct probe_result *res;         /* borrowed; kind and family pick the kind */
-    double clock_error;                     /* the monitor's |clock error| in s, NAN when
+    int64_t source;                 /* time_sources.id */
+    int64_t monitor;                /* monitors.id */
+    const struct probe_result *res; /* borrowed; kind and family pick the kind */
+    double clock_error;             /* the monitor's |clock error| in s, NAN when
                                                unsynchronised; 0 when it does not say */
 };
 
 /* What happened to each sample of a batch. */
 enum db_outcome {
-    DB_STORED = 0,                          /* stored and scored */
-    DB_DUPLICATE = 1,                       /* already stored: ignored */
-    DB_DISCARDED = 2,                       /* stored, rule 1: no step, score unchanged */
-    DB_LATE = 3,                            /* stored with its step, but older than the
+    DB_STORED = 0,    /* stored and scored */
+    DB_DUPLICATE = 1, /* already stored: ignored */
+    DB_DISCARDED = 2, /* stored, rule 1: no step, score unchanged */
+    DB_LATE = 3,      /* stored with its step, but older than the
                                                latest scored sample: score unchanged */
-    DB_INVALID = 4,                         /* unknown kind/family: not stored */
+    DB_INVALID = 4,   /* unknown kind/family: not stored */
 };
 
 struct db_stored {
     enum db_outcome outcome;
-    int64_t id;                             /* samples.id, 0 unless stored */
+    int64_t id; /* samples.id, 0 unless stored */
     enum score_kind kind;
     enum probe_reason reason;
-    double step;                            /* NAN when discarded */
-    double score;                           /* the new score; NAN when unchanged */
+    double step;  /* NAN when discarded */
+    double score; /* the new score; NAN when unchanged */
 };
 
 /* Store n samples in one transaction: insert each (a sample already stored,
@@ -250,17 +251,17 @@ int db_store_not_applicable(struct db *db, int64_t source, enum score_kind kind,
    monitors, and the in-pool verdict with its human reason. */
 struct db_kind_status {
     struct score_current cur;
-    int n_monitors;                         /* monitors with a score row, fresh or not */
-    int64_t last_probe;                     /* latest sample time of any monitor; 0 none */
+    int n_monitors;     /* monitors with a score row, fresh or not */
+    int64_t last_probe; /* latest sample time of any monitor; 0 none */
 };
 
 struct db_source_status {
     struct db_source src;
     struct db_kind_status kind[SCORE_KINDS];
     bool in_pool;
-    char why[SCORE_REASON_MAX];             /* "" when in the pool */
-    int64_t last_probe;                     /* 0 never */
-    int64_t cert_not_after;                 /* of the latest certificate seen; 0 unknown */
+    char why[SCORE_REASON_MAX]; /* "" when in the pool */
+    int64_t last_probe;         /* 0 never */
+    int64_t cert_not_after;     /* of the latest certificate seen; 0 unknown */
 };
 
 /* The status of one active source at now (interval <= 0: the default). 1/0/-1. */
@@ -290,25 +291,25 @@ struct db_sample_row {
     int64_t monitor;
     int64_t time;
     char address[RESULT_ADDR_MAX];
-    int aead;                               /* -1 none */
+    int aead; /* -1 none */
     enum probe_reason reason;
     enum ke_status ke_status;
-    enum ntp_status ntp_status;             /* first failed exchange, else NTP_OK */
-    double offset, delay;                   /* the exchange with the smaller delay; NAN */
-    int stratum;                            /* -1 none */
-    double step;                            /* NAN when discarded */
-    double score;                           /* NAN when the sample did not move it */
+    enum ntp_status ntp_status; /* first failed exchange, else NTP_OK */
+    double offset, delay;       /* the exchange with the smaller delay; NAN */
+    int stratum;                /* -1 none */
+    double step;                /* NAN when discarded */
+    double score;               /* NAN when the sample did not move it */
 };
 
 /* Selection of samples of one source. */
 struct db_sample_query {
     int64_t source;
-    int kind;                               /* enum score_kind, or -1 for all */
-    int64_t monitor;                        /* -1 for all */
-    int64_t since;                          /* time >= since (0: all) */
-    int64_t before;                         /* time < before (0: no bound) */
-    size_t limit;                           /* at most this many (0: 100) */
-    size_t offset;                          /* skip this many of the newest (paging) */
+    int kind;        /* enum score_kind, or -1 for all */
+    int64_t monitor; /* -1 for all */
+    int64_t since;   /* time >= since (0: all) */
+    int64_t before;  /* time < before (0: no bound) */
+    size_t limit;    /* at most this many (0: 100) */
+    size_t offset;   /* skip this many of the newest (paging) */
 };
 
 /* Score history: the newest `limit` samples matching q (offset ignored),
@@ -325,7 +326,7 @@ json_t *db_sample_json(struct db *db, int64_t id);
 /* Number of raw samples stored (for tests, metrics). -1 on error. */
 int64_t db_sample_count(struct db *db);
 
-/* ---- retention (db/retention.c) ----------------------------------------------------- */
+/* ---- retention (db/retention.c) ------------------------------------------------- */
 
 /* Fold raw samples older than `days` days before now (days <= 0: the
    default) into hourly aggregates and delete them: at most max_rows, oldest
@@ -338,21 +339,21 @@ struct db_hourly {
     int64_t source;
     enum score_kind kind;
     int64_t monitor;
-    int64_t hour;                           /* Unix time of the hour's start */
-    int64_t count;                          /* samples folded */
+    int64_t hour;                               /* Unix time of the hour's start */
+    int64_t count;                              /* samples folded */
     int64_t by_reason[PROBE_COOKIES_SHORT + 1]; /* count by probe reason, ok included */
-    int64_t n_measured;                     /* samples with an offset */
+    int64_t n_measured;                         /* samples with an offset */
     double offset_min, offset_mean, offset_max; /* NAN when none measured */
     double delay_min, delay_mean, delay_max;
-    double last_score;                      /* NAN when no scored sample */
+    double last_score; /* NAN when no scored sample */
 };
 
 /* The hourly aggregates of a source since `since` (kind/monitor -1: all),
    oldest first.  *out malloc'd, caller frees. */
-int db_hourly_list(struct db *db, int64_t source, int kind, int64_t monitor, int64_t since,
-                   struct db_hourly **out, size_t *n);
+int db_hourly_list(struct db *db, int64_t source, int kind, int64_t monitor,
+                   int64_t since, struct db_hourly **out, size_t *n);
 
-/* ---- the result as JSON (db/sample_json.c) ------------------------------------------ */
+/* ---- the result as JSON (db/sample_json.c) -------------------------------------- */
 
 /* A probe result as the per-probe object of PRODUCT.md's "ntspool-probe
    --json" (plus "start_time"), compact-ready: fields that do not apply are

@@ -68,8 +68,8 @@ enum db_stmt {
 struct db {
     sqlite3 *h;
     sqlite3_stmt *st[ST_COUNT];
-    bool user_tx;                   /* db_begin() is open */
-    int tx_depth;                   /* internal transactions/savepoints open */
+    bool user_tx; /* db_begin() is open */
+    int tx_depth; /* internal transactions/savepoints open */
 };
 
 /* Begin an internal transaction: BEGIN IMMEDIATE, or a savepoint inside an
@@ -80,7 +80,8 @@ void db_tx_rollback(struct db *db);
 
 /* The prepared statement id, ready for binding (reset by its last user). */
 sqlite3_stmt *db_stmt(struct db *db, enum db_stmt id);
-/* Reset and clear a statement after use; logs a failed reset. */
+/* Reset and clear a statement after use (a failed step was reported by
+   the caller; reset only repeats its error). */
 void db_stmt_done(struct db *db, sqlite3_stmt *s);
 /* Step a statement that returns no rows, then reset it; 0 or -1 (logged). */
 int db_exec_stmt(struct db *db, sqlite3_stmt *s, const char *what);

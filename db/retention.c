@@ -214,10 +214,12 @@ fill_hourly(sqlite3_stmt *s, void *arg)
     h->count = sqlite3_column_int64(s, 4);
     h->n_measured = sqlite3_column_int64(s, 5);
     h->offset_min = db_column_real(s, 6);
-    h->offset_mean = h->n_measured ? sqlite3_column_double(s, 7) / (double)h->n_measured : NAN;
+    h->offset_mean =
+        h->n_measured ? sqlite3_column_double(s, 7) / (double)h->n_measured : NAN;
     h->offset_max = db_column_real(s, 8);
     h->delay_min = db_column_real(s, 9);
-    h->delay_mean = h->n_measured ? sqlite3_column_double(s, 10) / (double)h->n_measured : NAN;
+    h->delay_mean =
+        h->n_measured ? sqlite3_column_double(s, 10) / (double)h->n_measured : NAN;
     h->delay_max = db_column_real(s, 11);
     h->last_score = db_column_real(s, 12);
 }

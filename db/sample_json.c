@@ -131,7 +131,8 @@ ke_json(const struct probe_result *r, bool full, bool *ok)
         json_t *a = json_array();
 
         put(o, "supported_protocols", a, ok);
-        for (int i = 0; a && i < k->n_supported_protocols && i < RESULT_MAX_SUPPORTED; i++)
+        for (int i = 0; a && i < k->n_supported_protocols && i < RESULT_MAX_SUPPORTED;
+             i++)
             if (json_array_append_new(a, json_integer(k->supported_protocols[i])) != 0)
                 *ok = false;
     }
@@ -268,14 +269,14 @@ get_real(const json_t *o, const char *key, double *out)
     return 0;
 }
 
-#define INT_FIELD(obj, key, lo, hi, dst)                                        \
-    do {                                                                        \
-        long long v_;                                                           \
-        int rc_ = get_int((obj), (key), (lo), (hi), &v_);                       \
-        if (rc_ < 0)                                                            \
-            return -1;                                                          \
-        if (rc_ > 0)                                                            \
-            (dst) = v_;                                                         \
+#define INT_FIELD(obj, key, lo, hi, dst)                                                 \
+    do {                                                                                 \
+        long long v_;                                                                    \
+        int rc_ = get_int((obj), (key), (lo), (hi), &v_);                                \
+        if (rc_ < 0)                                                                     \
+            return -1;                                                                   \
+        if (rc_ > 0)                                                                     \
+            (dst) = v_;                                                                  \
     } while (0)
 
 static int
@@ -323,10 +324,11 @@ ke_parse(const json_t *o, struct ke_result *k)
 
         if (!json_is_array(v) || json_array_size(v) > RESULT_MAX_SUPPORTED)
             return -1;
-        json_array_foreach(v, i, pair) {
+        json_array_foreach(v, i, pair)
+        {
             json_int_t id, klen;
-            if (json_unpack(pair, "[II]", &id, &klen) != 0 ||
-                id < 0 || id > 65535 || klen < 0 || klen > 65535)
+            if (json_unpack(pair, "[II]", &id, &klen) != 0 || id < 0 || id > 65535 ||
+                klen < 0 || klen > 65535)
                 return -1;
             k->supported_aeads[i].id = (uint16_t)id;
             k->supported_aeads[i].key_length = (uint16_t)klen;
@@ -340,7 +342,8 @@ ke_parse(const json_t *o, struct ke_result *k)
 
         if (!json_is_array(v) || json_array_size(v) > RESULT_MAX_SUPPORTED)
             return -1;
-        json_array_foreach(v, i, id) {
+        json_array_foreach(v, i, id)
+        {
             if (!json_is_integer(id) || json_integer_value(id) < 0 ||
                 json_integer_value(id) > 65535)
                 return -1;
@@ -428,7 +431,8 @@ db_result_from_json(const json_t *j, struct probe_result *r)
 
         if (!json_is_array(v) || json_array_size(v) > RESULT_NTP_EXCHANGES)
             return -1;
-        json_array_foreach(v, i, x) {
+        json_array_foreach(v, i, x)
+        {
             if (ntp_parse(x, &r->ntp[i]) < 0)
                 return -1;
         }

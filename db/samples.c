@@ -77,8 +77,9 @@ column_us(sqlite3_stmt *s, int i, double missing)
 static double
 column_short(sqlite3_stmt *s, int i)
 {
-    return sqlite3_column_type(s, i) == SQLITE_NULL ? NAN
-                                                    : sqlite3_column_int64(s, i) / 65536.0;
+    return sqlite3_column_type(s, i) == SQLITE_NULL
+               ? NAN
+               : sqlite3_column_int64(s, i) / 65536.0;
 }
 
 /* The shared detail row of r in its epoch, added when new; *id set. */
@@ -152,8 +153,7 @@ previous_score(struct db *db, int64_t source, int kind, int64_t monitor, double 
 
 static int
 insert_sample(struct db *db, const struct db_sample *in, const struct probe_result *r,
-              int kind, int64_t detail, double score, bool *inserted,
-              int64_t *id_out)
+              int kind, int64_t detail, double score, bool *inserted, int64_t *id_out)
 {
     sqlite3_stmt *s = db_stmt(db, ST_SAMPLE_INSERT);
     double off, del;
@@ -161,8 +161,8 @@ insert_sample(struct db *db, const struct db_sample *in, const struct probe_resu
     bool m0 = measured(r, 0), m1 = measured(r, 1);
 
     db_pick_measurement(m0 ? r->ntp[0].offset : NAN, m0 ? r->ntp[0].delay : NAN,
-                        m1 ? r->ntp[1].offset : NAN, m1 ? r->ntp[1].delay : NAN, &off, &del,
-                        &which);
+                        m1 ? r->ntp[1].offset : NAN, m1 ? r->ntp[1].delay : NAN, &off,
+                        &del, &which);
     sqlite3_bind_int64(s, 1, in->source);
     sqlite3_bind_int(s, 2, kind);
     sqlite3_bind_int64(s, 3, in->monitor);
@@ -273,7 +273,8 @@ store_one(struct db *db, const struct db_sample *in, struct db_stored *out)
 }
 
 int
-db_store_samples(struct db *db, const struct db_sample *s, size_t n, struct db_stored *out)
+db_store_samples(struct db *db, const struct db_sample *s, size_t n,
+                 struct db_stored *out)
 {
     if (n == 0)
         return 0;
@@ -290,8 +291,8 @@ db_store_samples(struct db *db, const struct db_sample *s, size_t n, struct db_s
 }
 
 int
-db_store_not_applicable(struct db *db, int64_t source, enum score_kind kind, int64_t monitor,
-                        int64_t time)
+db_store_not_applicable(struct db *db, int64_t source, enum score_kind kind,
+                        int64_t monitor, int64_t time)
 {
     sqlite3_stmt *s = db_stmt(db, ST_SCORE_NA);
 
@@ -302,7 +303,7 @@ db_store_not_applicable(struct db *db, int64_t source, enum score_kind kind, int
     return db_exec_stmt(db, s, "score n/a");
 }
 
-/* ---- status of sources ----------------------------------------------------------- */
+/* ---- status of sources ---------------------------------------------------------- */
 
 struct score_row {
     struct db_monitor_score ms;
@@ -423,7 +424,8 @@ db_sources_of_owner(struct db *db, int64_t owner, int64_t now, int interval,
     void *v;
 
     sqlite3_bind_int64(s, 1, owner);
-    if (db_collect(db, s, "sources of owner", sizeof(**out), fill_source_status, &v, n) < 0)
+    if (db_collect(db, s, "sources of owner", sizeof(**out), fill_source_status, &v, n) <
+        0)
         return -1;
     *out = v;
     for (size_t i = 0; i < *n; i++) {
@@ -461,7 +463,7 @@ db_source_monitor_scores(struct db *db, int64_t source, int64_t now, int interva
     return 0;
 }
 
-/* ---- history and samples ----------------------------------------------------------- */
+/* ---- history and samples -------------------------------------------------------- */
 
 static void
 fill_sample_row(sqlite3_stmt *s, void *arg)
@@ -479,9 +481,11 @@ fill_sample_row(sqlite3_stmt *s, void *arg)
     x->reason = (enum probe_reason)sqlite3_column_int(s, 7);
     x->ke_status = (enum ke_status)sqlite3_column_int(s, 8);
     x->ntp_status = (enum ntp_status)sqlite3_column_int(s, 9);
-    db_pick_measurement(db_column_real(s, 10), db_column_real(s, 11), db_column_real(s, 12),
-                        db_column_real(s, 13), &x->offset, &x->delay, &which);
-    x->stratum = sqlite3_column_type(s, 14) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 14);
+    db_pick_measurement(db_column_real(s, 10), db_column_real(s, 11),
+                        db_column_real(s, 12), db_column_real(s, 13), &x->offset,
+                        &x->delay, &which);
+    x->stratum =
+        sqlite3_column_type(s, 14) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 14);
     x->step = db_column_real(s, 15);
     x->score = db_column_real(s, 16);
 }
@@ -507,8 +511,8 @@ samples_page(struct db *db, const struct db_sample_query *q, size_t offset,
 }
 
 int
-db_score_history(struct db *db, const struct db_sample_query *q, struct db_sample_row **out,
-                 size_t *n)
+db_score_history(struct db *db, const struct db_sample_query *q,
+                 struct db_sample_row **out, size_t *n)
 {
     if (samples_page(db, q, 0, out, n) < 0)
         return -1;
@@ -521,8 +525,8 @@ db_score_history(struct db *db, const struct db_sample_query *q, struct db_sampl
 }
 
 int
-db_recent_samples(struct db *db, const struct db_sample_query *q, struct db_sample_row **out,
-                  size_t *n)
+db_recent_samples(struct db *db, const struct db_sample_query *q,
+                  struct db_sample_row **out, size_t *n)
 {
     return samples_page(db, q, q->offset, out, n);
 }

@@ -19,8 +19,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-static void
-seterr(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void seterr(char **err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 seterr(char **err, const char *fmt, ...)
@@ -82,7 +82,9 @@ create_secret(const char *path, unsigned char *secret, char **err)
     size_t done = 0;
 
     if (fd < 0)
-        return errno == EEXIST ? 1 : (seterr(err, "secret %s: %s", path, strerror(errno)), -1);
+        return errno == EEXIST
+                   ? 1
+                   : (seterr(err, "secret %s: %s", path, strerror(errno)), -1);
     if (RAND_bytes(secret, DB_SECRET_LEN) != 1) {
         seterr(err, "secret %s: no random bytes", path);
         goto fail;
@@ -193,8 +195,8 @@ db_uuid_new(char out[DB_UUID_LEN + 1])
 
     if (RAND_bytes(b, sizeof(b)) != 1)
         return -1;
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);   /* version 4 */
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
     for (size_t i = 0; i < sizeof(b); i++) {
         if (i == 4 || i == 6 || i == 8 || i == 10)
             out[o++] = '-';

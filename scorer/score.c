@@ -59,7 +59,7 @@ score_offset_step(double o)
         return 1.0 - 0.5 * (o - 0.025) / 0.075;
     if (o <= 0.750)
         return 0.5 - 1.5 * (o - 0.100) / 0.650;
-    return -2.0;                    /* also NAN: no comparison above held */
+    return -2.0; /* also NAN: no comparison above held */
 }
 
 static void
@@ -111,15 +111,15 @@ score_step_of(const struct probe_result *r, struct score_step *out)
         case NTP_NOT_ATTEMPTED: other = true; break;
         }
     }
-    if (deny) {                                             /* rule 2 */
+    if (deny) { /* rule 2 */
         set(out, PROBE_KOD_DENY, -10, -50);
         return;
     }
-    if (rate) {                                             /* rule 3 */
+    if (rate) { /* rule 3 */
         set(out, PROBE_KOD_RATE, -3.5, INFINITY);
         return;
     }
-    if (r->ke.status != KE_OK) {                            /* rule 4 */
+    if (r->ke.status != KE_OK) { /* rule 4 */
         set(out, PROBE_KE_FAILED, -5, INFINITY);
         return;
     }
@@ -135,24 +135,24 @@ score_step_of(const struct probe_result *r, struct score_step *out)
     for (int i = 0; i < n; i++) {
         const struct ntp_result *x = &r->ntp[i];
         unsync |= x->stratum == 0 || x->leap == 3;
-        over3 |= !(fabs(x->offset) <= 3.0);                 /* NAN too */
+        over3 |= !(fabs(x->offset) <= 3.0); /* NAN too */
         strat |= x->stratum >= 8;
         short_cookies |= x->cookies_received < x->cookies_requested;
         sum += score_offset_step(x->offset);
     }
-    if (unsync) {                                           /* rule 6 */
+    if (unsync) { /* rule 6 */
         set(out, PROBE_UNSYNCHRONIZED, -4, INFINITY);
         return;
     }
-    if (over3) {                                            /* rule 7 */
+    if (over3) { /* rule 7 */
         set(out, PROBE_OFFSET_OVER_3S, -4, -20);
         return;
     }
-    if (strat) {                                            /* rule 8 */
+    if (strat) { /* rule 8 */
         set(out, PROBE_STRATUM_TOO_HIGH, -4, INFINITY);
         return;
     }
-    sum /= n;                                               /* rule 9 */
+    sum /= n; /* rule 9 */
     if (short_cookies)
         set(out, PROBE_COOKIES_SHORT, sum - 1, INFINITY);
     else
@@ -160,7 +160,8 @@ score_step_of(const struct probe_result *r, struct score_step *out)
 }
 
 void
-score_step_of_clock(const struct probe_result *r, double clock_error, struct score_step *out)
+score_step_of_clock(const struct probe_result *r, double clock_error,
+                    struct score_step *out)
 {
     if (!(fabs(clock_error) <= SCORE_MONITOR_CLOCK_MAX)) {
         discard(out);
@@ -179,30 +180,30 @@ score_update(double prev, double step, double cap)
 
 /* Lower median by selection: the value v[i] whose rank range among the
    counted values contains (count - 1) / 2.  use(i) says which to count. */
-#define LOWER_MEDIAN(n, use, val, result)                                       \
-    do {                                                                        \
-        size_t cnt_ = 0, k_;                                                    \
-        (result) = NAN;                                                         \
-        for (size_t i_ = 0; i_ < (n); i_++)                                     \
-            cnt_ += (use(i_)) ? 1 : 0;                                          \
-        if (cnt_ == 0)                                                          \
-            break;                                                              \
-        k_ = (cnt_ - 1) / 2;                                                    \
-        for (size_t i_ = 0; i_ < (n); i_++) {                                   \
-            size_t less_ = 0, eq_ = 0;                                          \
-            if (!(use(i_)))                                                     \
-                continue;                                                       \
-            for (size_t j_ = 0; j_ < (n); j_++) {                               \
-                if (!(use(j_)))                                                 \
-                    continue;                                                   \
-                less_ += val(j_) < val(i_);                                     \
-                eq_ += val(j_) == val(i_);                                      \
-            }                                                                   \
-            if (less_ <= k_ && k_ < less_ + eq_) {                              \
-                (result) = val(i_);                                             \
-                break;                                                          \
-            }                                                                   \
-        }                                                                       \
+#define LOWER_MEDIAN(n, use, val, result)                                                \
+    do {                                                                                 \
+        size_t cnt_ = 0, k_;                                                             \
+        (result) = NAN;                                                                  \
+        for (size_t i_ = 0; i_ < (n); i_++)                                              \
+            cnt_ += (use(i_)) ? 1 : 0;                                                   \
+        if (cnt_ == 0)                                                                   \
+            break;                                                                       \
+        k_ = (cnt_ - 1) / 2;                                                             \
+        for (size_t i_ = 0; i_ < (n); i_++) {                                            \
+            size_t less_ = 0, eq_ = 0;                                                   \
+            if (!(use(i_)))                                                              \
+                continue;                                                                \
+            for (size_t j_ = 0; j_ < (n); j_++) {                                        \
+                if (!(use(j_)))                                                          \
+                    continue;                                                            \
+                less_ += val(j_) < val(i_);                                              \
+                eq_ += val(j_) == val(i_);                                               \
+            }                                                                            \
+            if (less_ <= k_ && k_ < less_ + eq_) {                                       \
+                (result) = val(i_);                                                      \
+                break;                                                                   \
+            }                                                                            \
+        }                                                                                \
     } while (0)
 
 double
@@ -248,8 +249,9 @@ score_current(const struct score_monitor *m, size_t n, int64_t now, int interval
         if (!latest || m[i].sample_time > latest->sample_time)
             latest = &m[i];
     }
-#define USE(i) (!m[i].not_applicable && !isnan(m[i].score) &&                  \
-                score_is_fresh(m[i].time, now, interval))
+#define USE(i)                                                                           \
+    (!m[i].not_applicable && !isnan(m[i].score) &&                                       \
+     score_is_fresh(m[i].time, now, interval))
 #define VAL(i) (m[i].score)
     LOWER_MEDIAN(n, USE, VAL, out->score);
 #undef USE
@@ -290,8 +292,9 @@ ke_text(enum ke_status ke)
     case KE_AEAD_NONE: return "no AEAD algorithm in common";
     case KE_NO_COOKIES: return "key exchange returned no cookies";
     case KE_TOKEN_REJECTED: return "token not accepted by the server";
-    case KE_POOL_UNSUPPORTED: return "server does not support pool key exchange "
-                                     "(token not configured?)";
+    case KE_POOL_UNSUPPORTED:
+        return "server does not support pool key exchange "
+               "(token not configured?)";
     case KE_NO_SUCH_SERVER: return "pool key exchange does not know the server";
     case KE_RESPONSE_TOO_LARGE: return "key exchange response too large";
     case KE_TIMEOUT: return "key exchange timed out";
@@ -350,7 +353,8 @@ kind_phrase(const struct score_current *c, char *buf, size_t len)
         snprintf(buf, len, "score %.1f, rising (needs above %.0f)", c->score,
                  SCORE_IN_POOL);
     } else if (c->has_reason) {
-        snprintf(buf, len, "%s", score_reason_text(c->reason, c->ke_status, c->ntp_status));
+        snprintf(buf, len, "%s",
+                 score_reason_text(c->reason, c->ke_status, c->ntp_status));
     } else {
         snprintf(buf, len, "score %.1f (needs above %.0f)", c->score, SCORE_IN_POOL);
     }

@@ -13,13 +13,13 @@
 
 #include "monitor/result.h"
 
-#define SCORE_MAX 20.0              /* steady state of always +1 (not a cap) */
-#define SCORE_IN_POOL 10.0          /* in the pool only while strictly above */
-#define SCORE_DECAY 0.95
-#define SCORE_INTERVAL_DEFAULT 241  /* s, probe interval per (source, kind, monitor) */
-#define SCORE_FRESH_INTERVALS 3     /* a monitor is fresh within 3 intervals */
+#define SCORE_MAX               20.0 /* steady state of always +1 (not a cap) */
+#define SCORE_IN_POOL           10.0 /* in the pool only while strictly above */
+#define SCORE_DECAY             0.95
+#define SCORE_INTERVAL_DEFAULT  241   /* s, probe interval per (source, kind, monitor) */
+#define SCORE_FRESH_INTERVALS   3     /* a monitor is fresh within 3 intervals */
 #define SCORE_MONITOR_CLOCK_MAX 0.010 /* s: a monitor clock off by more is at fault */
-#define SCORE_REASON_MAX 256        /* human reason text, NUL included */
+#define SCORE_REASON_MAX        256   /* human reason text, NUL included */
 
 /* The four probe kinds of SCORING.md.  The numbers are stored: append only. */
 enum score_kind {
@@ -32,9 +32,9 @@ enum score_kind {
 
 struct score_step {
     enum probe_reason reason;
-    bool discard;                   /* rule 1: the monitor's fault, no step */
-    double step;                    /* NAN when discarded */
-    double cap;                     /* upper bound of the new score; INFINITY none */
+    bool discard; /* rule 1: the monitor's fault, no step */
+    double step;  /* NAN when discarded */
+    double cap;   /* upper bound of the new score; INFINITY none */
 };
 
 /* "nts-v4", "nts-v6", "pool-v4", "pool-v6"; never NULL. */
@@ -72,28 +72,28 @@ bool score_is_fresh(int64_t last, int64_t now, int interval);
 
 /* The latest state of one monitor for one (source, kind). */
 struct score_monitor {
-    int64_t time;                   /* its latest report: scored sample or n/a */
-    bool not_applicable;            /* that report: no address in the family */
-    double score;                   /* its current score; NAN when none yet */
-    int64_t sample_time;            /* time of its latest scored sample */
-    enum probe_reason reason;       /* reason codes of that sample */
+    int64_t time;             /* its latest report: scored sample or n/a */
+    bool not_applicable;      /* that report: no address in the family */
+    double score;             /* its current score; NAN when none yet */
+    int64_t sample_time;      /* time of its latest scored sample */
+    enum probe_reason reason; /* reason codes of that sample */
     enum ke_status ke_status;
-    enum ntp_status ntp_status;     /* first failed exchange, else NTP_OK */
+    enum ntp_status ntp_status; /* first failed exchange, else NTP_OK */
 };
 
 enum score_state {
-    SCORE_STATE_NONE = 0,           /* no fresh monitor: no current score */
-    SCORE_STATE_NA = 1,             /* fresh monitors say: not applicable */
+    SCORE_STATE_NONE = 0, /* no fresh monitor: no current score */
+    SCORE_STATE_NA = 1,   /* fresh monitors say: not applicable */
     SCORE_STATE_SCORED = 2,
 };
 
 /* The current score of one (source, kind) across monitors. */
 struct score_current {
     enum score_state state;
-    double score;                   /* median of the fresh scores; NAN unless SCORED */
-    int n_fresh;                    /* fresh monitors with a score */
-    bool has_reason;                /* the fields below are set */
-    enum probe_reason reason;       /* codes of the most recent fresh sample */
+    double score;             /* median of the fresh scores; NAN unless SCORED */
+    int n_fresh;              /* fresh monitors with a score */
+    bool has_reason;          /* the fields below are set */
+    enum probe_reason reason; /* codes of the most recent fresh sample */
     enum ke_status ke_status;
     enum ntp_status ntp_status;
 };

@@ -65,7 +65,8 @@ sql_int(const char *path, const char *sql)
     long long v = -1;
 
     if (sqlite3_open(path, &h) == SQLITE_OK &&
-        sqlite3_prepare_v2(h, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+        sqlite3_prepare_v2(h, sql, -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
         v = sqlite3_column_int64(s, 0);
     else
         fprintf(stderr, "sql_int(%s): %s\n", sql, sqlite3_errmsg(h));
@@ -168,7 +169,8 @@ fixture(struct fixture *f, const char *name)
     f->db = open_db(path);
     if (!f->db)
         return -1;
-    CHECK_INT(db_user_add(f->db, "op@example.org", "$scrypt$x", false, 1000, &f->user), 0);
+    CHECK_INT(db_user_add(f->db, "op@example.org", "$scrypt$x", false, 1000, &f->user),
+              0);
     CHECK_INT(db_source_add(f->db, f->user, "time.example.org", 4460, 1000, &f->src), 0);
     CHECK_INT(db_monitor_add(f->db, "local", "key-local", 1000, &f->mon[0]), 0);
     CHECK_INT(db_monitor_add(f->db, "remote1", "key-remote1", 1000, &f->mon[1]), 0);
@@ -176,7 +178,7 @@ fixture(struct fixture *f, const char *name)
     return 0;
 }
 
-/* ---- migrations ---------------------------------------------------------------- */
+/* ---- migrations ----------------------------------------------------------------- */
 
 static void
 test_migrations(void)
@@ -220,16 +222,17 @@ test_migrations(void)
                                "VALUES('m', x'00', 5);"),
                       0);
         if (v >= 2)
-            CHECK_INT(sql_exec(path,
-                               "INSERT INTO sample_details(epoch, hash, json) "
-                               "VALUES(0, x'00', '{\"kind\":\"nts\",\"reason\":\"ok\","
-                               "\"ke\":{\"status\":\"ok\"}}');"
-                               "INSERT INTO samples(id, source, kind, monitor, time, reason, "
-                               "ke_status, step, score, detail) "
-                               "VALUES(1, 1, 0, 1, 1000, 0, 0, 1, 1, 1);"
-                               "INSERT INTO scores(source, kind, monitor, time, score, "
-                               "sample_time) VALUES(1, 0, 1, 1000, 1, 1000);"),
-                      0);
+            CHECK_INT(
+                sql_exec(path,
+                         "INSERT INTO sample_details(epoch, hash, json) "
+                         "VALUES(0, x'00', '{\"kind\":\"nts\",\"reason\":\"ok\","
+                         "\"ke\":{\"status\":\"ok\"}}');"
+                         "INSERT INTO samples(id, source, kind, monitor, time, reason, "
+                         "ke_status, step, score, detail) "
+                         "VALUES(1, 1, 0, 1, 1000, 0, 0, 1, 1, 1);"
+                         "INSERT INTO scores(source, kind, monitor, time, score, "
+                         "sample_time) VALUES(1, 0, 1, 1000, 1, 1000);"),
+                0);
         db = open_db(path);
         CHECK(db != NULL);
         if (!db)
@@ -281,7 +284,7 @@ test_migrations(void)
     free(err);
 }
 
-/* ---- accounts, sources, monitors, tokens ----------------------------------------------- */
+/* ---- accounts, sources, monitors, tokens ---------------------------------------- */
 
 static void
 test_accounts(void)
@@ -404,11 +407,14 @@ test_tokens(void)
     /* NTS.md section 2 with a known secret (vectors from Python hashlib). */
     for (int i = 0; i < DB_SECRET_LEN; i++)
         secret[i] = (unsigned char)i;
-    CHECK_INT(db_token_derive(secret, sizeof(secret), "123e4567-e89b-12d3-a456-426614174000",
-                              "", token), 0);
+    CHECK_INT(db_token_derive(secret, sizeof(secret),
+                              "123e4567-e89b-12d3-a456-426614174000", "", token),
+              0);
     CHECK_STR(token, "b8128a1d1b736cf9d8130866d911911a5eaaaad4d6b5789dfca6bb928afb5f41");
-    CHECK_INT(db_token_derive(secret, sizeof(secret), "123e4567-e89b-12d3-a456-426614174000",
-                              "AbCdEfGhIjKlMnOpQrStUv", token), 0);
+    CHECK_INT(db_token_derive(secret, sizeof(secret),
+                              "123e4567-e89b-12d3-a456-426614174000",
+                              "AbCdEfGhIjKlMnOpQrStUv", token),
+              0);
     CHECK_STR(token, "dc5673de791903b6916d3a960c3f1aa4f0f81248ed26f9a9927ba30340960d85");
 
     CHECK_INT(db_token_randomizer(r1), 0);
@@ -450,7 +456,7 @@ test_tokens(void)
     free(err);
 }
 
-/* ---- samples and scores ------------------------------------------------------------------- */
+/* ---- samples and scores --------------------------------------------------------- */
 
 static void
 test_json_roundtrip(void)
@@ -511,10 +517,12 @@ test_json_roundtrip(void)
     j = json_loads("{\"kind\":\"nts\",\"ke\":{\"status\":\"bogus\"}}", 0, NULL);
     CHECK_INT(db_result_from_json(j, &back), -1);
     json_decref(j);
-    j = json_loads("{\"kind\":\"nts\",\"ke\":{\"status\":\"ok\"},\"ntp\":[1,2,3]}", 0, NULL);
+    j = json_loads("{\"kind\":\"nts\",\"ke\":{\"status\":\"ok\"},\"ntp\":[1,2,3]}", 0,
+                   NULL);
     CHECK_INT(db_result_from_json(j, &back), -1);
     json_decref(j);
-    j = json_loads("{\"kind\":\"nts\",\"ke\":{\"status\":\"ok\",\"aead\":\"x\"}}", 0, NULL);
+    j = json_loads("{\"kind\":\"nts\",\"ke\":{\"status\":\"ok\",\"aead\":\"x\"}}", 0,
+                   NULL);
     CHECK_INT(db_result_from_json(j, &back), -1);
     json_decref(j);
     j = json_loads("{\"kind\":\"ntp\",\"ke\":{\"status\":\"ok\"}}", 0, NULL);
@@ -606,8 +614,9 @@ test_store_and_score(void)
     CHECK_NEAR(back.step, 1, 0);
     CHECK_INT(back.reason, PROBE_OK);
     ke = json_object_get(j, "ke");
-    CHECK_INT(json_integer_value(json_object_get(json_object_get(ke, "tls"), "days_left")),
-              (r[0].ke.not_after - r[0].start_time) / 86400);
+    CHECK_INT(
+        json_integer_value(json_object_get(json_object_get(ke, "tls"), "days_left")),
+        (r[0].ke.not_after - r[0].start_time) / 86400);
     json_decref(j);
     CHECK(db_sample_json(f.db, 999999) == NULL);
 
@@ -718,8 +727,8 @@ test_status(void)
         CHECK_INT(db_source_status(f.db, f.src.id, now + 2001, 0, &st), 1);
         CHECK_INT(st.kind[SCORE_KIND_NTS_V6].cur.state, SCORE_STATE_NONE);
         for (int k = SCORE_KIND_NTS_V6; k <= SCORE_KIND_POOL_V6; k += 2)
-            CHECK_INT(db_store_not_applicable(f.db, f.src.id, (enum score_kind)k, f.mon[1],
-                                              now + 2000),
+            CHECK_INT(db_store_not_applicable(f.db, f.src.id, (enum score_kind)k,
+                                              f.mon[1], now + 2000),
                       0);
         CHECK_INT(db_source_status(f.db, f.src.id, now + 2001, 0, &st), 1);
         CHECK_INT(st.kind[SCORE_KIND_NTS_V4].cur.n_fresh, 1);
@@ -777,10 +786,11 @@ test_history(void)
     CHECK_INT(db_score_history(f.db, &q, &rows, &n), 0);
     CHECK_INT(n, 4);
     if (n == 4) {
-        CHECK_INT(rows[0].time, t0);                /* oldest first */
+        CHECK_INT(rows[0].time, t0); /* oldest first */
         CHECK_INT(rows[3].time, t0 + 241 * 3);
-        CHECK_NEAR(rows[3].score, score_update(score_update(score_update(1, 1, INFINITY),
-                                                            1, INFINITY), 1, INFINITY),
+        CHECK_NEAR(rows[3].score,
+                   score_update(score_update(score_update(1, 1, INFINITY), 1, INFINITY),
+                                1, INFINITY),
                    1e-12);
         /* The exchange with the smaller delay (the second) represents it. */
         CHECK_NEAR(rows[3].offset, 0.004 + 1e-6, 1e-15);
@@ -824,7 +834,7 @@ test_history(void)
             }
             free(rows);
         }
-        CHECK_INT(seen, 24 * 25 / 2);               /* ids 1..24, each once */
+        CHECK_INT(seen, 24 * 25 / 2); /* ids 1..24, each once */
     }
     q.kind = SCORE_KIND_POOL_V4;
     q.monitor = f.mon[2];
@@ -839,7 +849,7 @@ test_history(void)
     db_close(f.db);
 }
 
-/* ---- retention ---------------------------------------------------------------------------- */
+/* ---- retention ------------------------------------------------------------------ */
 
 static void
 test_retention(void)
@@ -855,7 +865,10 @@ test_retention(void)
     size_t n;
     int folded, total = 0, calls = 0;
     /* Expected aggregates per hour for monitor 0, kind nts-v4. */
-    struct { int64_t count, fails, measured; double omin, omax, osum, last; } ex[4];
+    struct {
+        int64_t count, fails, measured;
+        double omin, omax, osum, last;
+    } ex[4];
 
     memset(ex, 0, sizeof(ex));
     if (fixture(&f, "retention.db") < 0)
@@ -916,7 +929,8 @@ test_retention(void)
         CHECK_INT(h[i].hour, t0 + 3600 * (int64_t)i);
         CHECK_INT(h[i].count, ex[i].count);
         CHECK_INT(h[i].by_reason[PROBE_NTP_TIMEOUT], ex[i].fails);
-        CHECK_INT(h[i].by_reason[PROBE_OK] + h[i].by_reason[PROBE_OFFSET], ex[i].count - ex[i].fails);
+        CHECK_INT(h[i].by_reason[PROBE_OK] + h[i].by_reason[PROBE_OFFSET],
+                  ex[i].count - ex[i].fails);
         CHECK_INT(h[i].n_measured, ex[i].measured);
         CHECK_NEAR(h[i].offset_min, ex[i].omin, 1e-15);
         CHECK_NEAR(h[i].offset_max, ex[i].omax, 1e-15);
@@ -926,7 +940,7 @@ test_retention(void)
     }
     free(h);
     CHECK_INT(db_hourly_list(f.db, f.src.id, -1, -1, t0 + 3600, &h, &n), 0);
-    CHECK_INT(n, 6);                                /* hours 1..3 x 2 monitors */
+    CHECK_INT(n, 6); /* hours 1..3 x 2 monitors */
     free(h);
 
     /* Scores survive retention: the next sample continues from them. */
@@ -942,7 +956,7 @@ test_retention(void)
     db_close(f.db);
 }
 
-/* ---- crash safety --------------------------------------------------------------------------- */
+/* ---- crash safety --------------------------------------------------------------- */
 
 enum { CRASH_BATCH = 50 };
 
@@ -1008,8 +1022,8 @@ test_crash(void)
         while ((got = read(p[0], &batch, sizeof(batch))) == sizeof(batch))
             committed = batch;
         close(p[0]);
-        printf("crash round %d: killed after %ld us, %d batches reported committed\n", round,
-               delay_us, committed + 1);
+        printf("crash round %d: killed after %ld us, %d batches reported committed\n",
+               round, delay_us, committed + 1);
 
         db = open_db(path);
         CHECK(db != NULL);
@@ -1031,10 +1045,12 @@ test_crash(void)
                      (long long)f.mon[round % 3],
                      1700000000LL + (long long)(committed + 1) * 1000);
             CHECK_INT(sql_int(path, sql), (long long)(committed + 1) * CRASH_BATCH);
-            snprintf(sql, sizeof(sql), "SELECT count(*) FROM samples WHERE monitor = %lld",
+            snprintf(sql, sizeof(sql),
+                     "SELECT count(*) FROM samples WHERE monitor = %lld",
                      (long long)f.mon[round % 3]);
             n = sql_int(path, sql);
-            CHECK(n == (committed + 1) * CRASH_BATCH || n == (committed + 2) * CRASH_BATCH);
+            CHECK(n == (committed + 1) * CRASH_BATCH ||
+                  n == (committed + 2) * CRASH_BATCH);
             snprintf(sql, sizeof(sql),
                      "SELECT count(*) FROM scores WHERE monitor = %lld AND "
                      "sample_time = (SELECT max(time) FROM samples WHERE monitor = %lld "

@@ -40,61 +40,170 @@ struct rule_case {
     double step, cap;
 };
 
-static void m_none(struct probe_result *r) { (void)r; }
-static void m_local(struct probe_result *r) { r->ke.status = KE_LOCAL_ERROR; r->n_ntp = 0; }
-static void m_nosuch(struct probe_result *r) { r->ke.status = KE_NO_SUCH_SERVER; r->n_ntp = 0; }
-static void m_notatt(struct probe_result *r) { r->ke.status = KE_NOT_ATTEMPTED; r->n_ntp = 0; }
-static void m_deny(struct probe_result *r) { r->ntp[1].status = NTP_KOD_DENY; }
-static void m_rstr(struct probe_result *r) { r->ntp[0].status = NTP_KOD_RSTR; }
+static void
+m_none(struct probe_result *r)
+{
+    (void)r;
+}
+static void
+m_local(struct probe_result *r)
+{
+    r->ke.status = KE_LOCAL_ERROR;
+    r->n_ntp = 0;
+}
+static void
+m_nosuch(struct probe_result *r)
+{
+    r->ke.status = KE_NO_SUCH_SERVER;
+    r->n_ntp = 0;
+}
+static void
+m_notatt(struct probe_result *r)
+{
+    r->ke.status = KE_NOT_ATTEMPTED;
+    r->n_ntp = 0;
+}
+static void
+m_deny(struct probe_result *r)
+{
+    r->ntp[1].status = NTP_KOD_DENY;
+}
+static void
+m_rstr(struct probe_result *r)
+{
+    r->ntp[0].status = NTP_KOD_RSTR;
+}
 static void
 m_deny_rate(struct probe_result *r)
 {
     r->ntp[0].status = NTP_KOD_RATE;
     r->ntp[1].status = NTP_KOD_DENY;
 }
-static void m_rate(struct probe_result *r) { r->ntp[0].status = NTP_KOD_RATE; }
+static void
+m_rate(struct probe_result *r)
+{
+    r->ntp[0].status = NTP_KOD_RATE;
+}
 static void
 m_rate_timeout(struct probe_result *r)
 {
     r->ntp[0].status = NTP_TIMEOUT;
     r->ntp[1].status = NTP_KOD_RATE;
 }
-static void m_dns(struct probe_result *r) { r->ke.status = KE_DNS_FAILED; r->n_ntp = 0; }
-static void m_refused(struct probe_result *r) { r->ke.status = KE_CONNECT_REFUSED; r->n_ntp = 0; }
-static void m_cert(struct probe_result *r) { r->ke.status = KE_CERT_EXPIRED; r->n_ntp = 0; }
-static void m_token(struct probe_result *r) { r->ke.status = KE_TOKEN_REJECTED; r->n_ntp = 0; }
-static void m_nocookies(struct probe_result *r) { r->ke.status = KE_NO_COOKIES; r->n_ntp = 0; }
-static void m_ketimeout(struct probe_result *r) { r->ke.status = KE_TIMEOUT; r->n_ntp = 0; }
-static void m_ntptimeout(struct probe_result *r) { r->ntp[1].status = NTP_TIMEOUT; }
+static void
+m_dns(struct probe_result *r)
+{
+    r->ke.status = KE_DNS_FAILED;
+    r->n_ntp = 0;
+}
+static void
+m_refused(struct probe_result *r)
+{
+    r->ke.status = KE_CONNECT_REFUSED;
+    r->n_ntp = 0;
+}
+static void
+m_cert(struct probe_result *r)
+{
+    r->ke.status = KE_CERT_EXPIRED;
+    r->n_ntp = 0;
+}
+static void
+m_token(struct probe_result *r)
+{
+    r->ke.status = KE_TOKEN_REJECTED;
+    r->n_ntp = 0;
+}
+static void
+m_nocookies(struct probe_result *r)
+{
+    r->ke.status = KE_NO_COOKIES;
+    r->n_ntp = 0;
+}
+static void
+m_ketimeout(struct probe_result *r)
+{
+    r->ke.status = KE_TIMEOUT;
+    r->n_ntp = 0;
+}
+static void
+m_ntptimeout(struct probe_result *r)
+{
+    r->ntp[1].status = NTP_TIMEOUT;
+}
 static void
 m_timeout_nak(struct probe_result *r)
 {
     r->ntp[0].status = NTP_NTS_NAK;
     r->ntp[1].status = NTP_TIMEOUT;
 }
-static void m_nak(struct probe_result *r) { r->ntp[0].status = NTP_NTS_NAK; }
-static void m_send(struct probe_result *r) { r->ntp[1].status = NTP_SEND_FAILED; }
-static void m_ntpdns(struct probe_result *r) { r->ntp[0].status = NTP_DNS_FAILED; }
-static void m_one(struct probe_result *r) { r->n_ntp = 1; }
-static void m_stratum0(struct probe_result *r) { r->ntp[1].stratum = 0; }
-static void m_leap3(struct probe_result *r) { r->ntp[0].leap = 3; }
+static void
+m_nak(struct probe_result *r)
+{
+    r->ntp[0].status = NTP_NTS_NAK;
+}
+static void
+m_send(struct probe_result *r)
+{
+    r->ntp[1].status = NTP_SEND_FAILED;
+}
+static void
+m_ntpdns(struct probe_result *r)
+{
+    r->ntp[0].status = NTP_DNS_FAILED;
+}
+static void
+m_one(struct probe_result *r)
+{
+    r->n_ntp = 1;
+}
+static void
+m_stratum0(struct probe_result *r)
+{
+    r->ntp[1].stratum = 0;
+}
+static void
+m_leap3(struct probe_result *r)
+{
+    r->ntp[0].leap = 3;
+}
 static void
 m_unsync_over3(struct probe_result *r)
 {
     r->ntp[0].leap = 3;
     r->ntp[1].offset = 5;
 }
-static void m_over3(struct probe_result *r) { r->ntp[0].offset = 3.5; }
-static void m_under3neg(struct probe_result *r) { r->ntp[0].offset = -3.5; }
-static void m_nan(struct probe_result *r) { r->ntp[0].offset = NAN; }
+static void
+m_over3(struct probe_result *r)
+{
+    r->ntp[0].offset = 3.5;
+}
+static void
+m_under3neg(struct probe_result *r)
+{
+    r->ntp[0].offset = -3.5;
+}
+static void
+m_nan(struct probe_result *r)
+{
+    r->ntp[0].offset = NAN;
+}
 static void
 m_over3_strat(struct probe_result *r)
 {
     r->ntp[0].offset = -4;
     r->ntp[1].stratum = 9;
 }
-static void m_strat8(struct probe_result *r) { r->ntp[1].stratum = 8; }
-static void m_strat7(struct probe_result *r) { r->ntp[1].stratum = 7; }
+static void
+m_strat8(struct probe_result *r)
+{
+    r->ntp[1].stratum = 8;
+}
+static void
+m_strat7(struct probe_result *r)
+{
+    r->ntp[1].stratum = 7;
+}
 static void
 m_off_10_100(struct probe_result *r)
 {
@@ -114,7 +223,11 @@ m_off_big(struct probe_result *r)
     r->ntp[0].offset = 0.751;
     r->ntp[1].offset = -0.750;
 }
-static void m_short(struct probe_result *r) { r->ntp[1].cookies_received = 1; }
+static void
+m_short(struct probe_result *r)
+{
+    r->ntp[1].cookies_received = 1;
+}
 static void
 m_short_off(struct probe_result *r)
 {
@@ -122,7 +235,11 @@ m_short_off(struct probe_result *r)
     r->ntp[0].offset = 0.100;
     r->ntp[1].offset = 0.100;
 }
-static void m_exact3(struct probe_result *r) { r->ntp[0].offset = 3.0; }
+static void
+m_exact3(struct probe_result *r)
+{
+    r->ntp[0].offset = 3.0;
+}
 
 static const struct rule_case rule_cases[] = {
     {"perfect", m_none, PROBE_OK, false, 1.0, INFINITY},
@@ -160,7 +277,8 @@ static const struct rule_case rule_cases[] = {
     {"rule 9 absolute offset", m_off_neg, PROBE_OFFSET, false, 0.75, INFINITY},
     {"rule 9 751 ms / -750 ms", m_off_big, PROBE_OFFSET, false, -1.5, INFINITY},
     {"rule 9 cookie shortfall", m_short, PROBE_COOKIES_SHORT, false, 0.0, INFINITY},
-    {"rule 9 shortfall + offset", m_short_off, PROBE_COOKIES_SHORT, false, -0.5, INFINITY},
+    {"rule 9 shortfall + offset", m_short_off, PROBE_COOKIES_SHORT, false, -0.5,
+     INFINITY},
 };
 
 static void
@@ -207,9 +325,12 @@ test_clock(void)
 static void
 test_offset_step(void)
 {
-    static const struct { double o, step; } t[] = {
-        {0, 1}, {0.025, 1}, {-0.025, 1}, {0.0625, 0.75}, {-0.0625, 0.75}, {0.100, 0.5},
-        {0.425, -0.25}, {0.750, -1}, {-0.750, -1}, {0.751, -2}, {-0.751, -2}, {100, -2},
+    static const struct {
+        double o, step;
+    } t[] = {
+        {0, 1},          {0.025, 1},   {-0.025, 1},    {0.0625, 0.75},
+        {-0.0625, 0.75}, {0.100, 0.5}, {0.425, -0.25}, {0.750, -1},
+        {-0.750, -1},    {0.751, -2},  {-0.751, -2},   {100, -2},
     };
 
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
@@ -262,7 +383,7 @@ test_median(void)
     double dup[] = {2, 2, 1, 2}, withnan[] = {NAN, 8, 1};
 
     CHECK_NEAR(score_median(one, 1), 7, 0);
-    CHECK_NEAR(score_median(two, 2), 3, 0);        /* lower median */
+    CHECK_NEAR(score_median(two, 2), 3, 0); /* lower median */
     CHECK_NEAR(score_median(three, 3), 5, 0);
     CHECK_NEAR(score_median(four, 4), 4, 0);
     CHECK_NEAR(score_median(dup, 4), 2, 0);
@@ -308,7 +429,7 @@ test_current(void)
 
     m[1] = mon(now - 20, 5);
     score_current(m, 2, now, 0, &c);
-    CHECK_NEAR(c.score, 5, 0);                     /* lower median of two */
+    CHECK_NEAR(c.score, 5, 0); /* lower median of two */
 
     m[2] = mon(now - 30, 18);
     score_current(m, 3, now, 0, &c);
@@ -316,7 +437,7 @@ test_current(void)
 
     m[3] = mon(now - 40, 19);
     score_current(m, 4, now, 0, &c);
-    CHECK_NEAR(c.score, 15, 0);                    /* 5 15 18 19 -> 15 */
+    CHECK_NEAR(c.score, 15, 0); /* 5 15 18 19 -> 15 */
     CHECK_INT(c.n_fresh, 4);
 
     /* A stale monitor does not count: a maximum would let it keep a broken
@@ -437,7 +558,8 @@ test_texts(void)
         CHECK(strcmp(score_reason_text(PROBE_KE_FAILED, (enum ke_status)i, NTP_OK),
                      "unknown") != 0);
     for (int i = PROBE_OK; i <= PROBE_COOKIES_SHORT; i++)
-        CHECK(strcmp(score_reason_text((enum probe_reason)i, KE_OK, NTP_OK), "unknown") != 0);
+        CHECK(strcmp(score_reason_text((enum probe_reason)i, KE_OK, NTP_OK), "unknown") !=
+              0);
 }
 
 static void
