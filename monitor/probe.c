@@ -56,6 +56,10 @@ finish(struct probe *p)
     p->ntpx = NULL;
     if (p->ev_later)
         event_free(p->ev_later);
+    /* A whole probe always reports both exchanges; the ones never started
+       stay not_attempted. */
+    if (!p->t.ke_only)
+        p->res.n_ntp = RESULT_NTP_EXCHANGES;
     p->done(&p->res, p->arg);
     memset(&p->sec, 0, sizeof(p->sec));
     memset(p->c2s, 0, sizeof(p->c2s));
