@@ -147,20 +147,30 @@ static int
 read_token_file(const char *path, char *out, size_t cap)
 {
     FILE *f = fopen(path, "r");
-    size_t n;
+    char *line = NULL;
+    size_t linecap = 0, n;
+    ssize_t got;
+    int rc = -1;
 
     if (!f)
         return -1;
-    if (!fgets(out, (int)cap, f)) {
-        fclose(f);
-        return -1;
-    }
+    got = getline(&line, &linecap, f);
     fclose(f);
-    n = strcspn(out, "\r\n");
-    out[n] = '\0';
-    while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\t'))
-        out[--n] = '\0';
-    return n ? 0 : -1;
+    if (got > 0) {
+        n = strcspn(line, "\r\n");
+        while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+            n--;
+        /* A token longer than we can send is an error, never cut short. */
+        if (n > 0 && n < cap) {
+            memcpy(out, line, n);
+            out[n] = '\0';
+            rc = 0;
+        }
+    }
+    if (line)
+        explicit_bzero(line, linecap);
+    free(line);
+    return rc;
 }
 
 /* HOST, HOST:PORT, [V6]:PORT, [V6] or a bare IPv6 literal. */
@@ -215,6 +225,11 @@ on_probe(const struct probe_result *r, void *arg)
 
     slot->res = *r;
     slot->pending = false;
+    log_info("probe %s %s %s: ke %s%s%s, ntp %s/%s", result_kind_str(r->kind),
+             r->family == 6 ? "v6" : "v4", r->address, result_ke_status_str(r->ke.status),
+             r->ke.detail[0] ? ": " : "", r->ke.detail,
+             r->n_ntp > 0 ? result_ntp_status_str(r->ntp[0].status) : "-",
+             r->n_ntp > 1 ? result_ntp_status_str(r->ntp[1].status) : "-");
     if (--run->pending == 0)
         event_base_loopexit(run->base, NULL);
 }
@@ -282,7 +297,23 @@ on_resolved(const struct dns_result *r, void *arg)
             slot->res.kind = k == 0 ? PROBE_KIND_NTS : PROBE_KIND_POOL;
             slot->res.port = o->port;
             snprintf(slot->res.host, sizeof(slot->res.host), "%s", o->host);
-            slot->res.ke.status = KE_DNS_FAILED;
+            /* The name does not exist or has no address: the server's
+               problem.  Our resolver out of memory, or failing at the
+               system level: ours. */
+            slot->res.ke.status = (r->error == EVUTIL_EAI_AGAIN ||
+                                   r->error == EVUTIL_EAI_MEMORY ||
+                                   r->error == EVUTIL_EAI_SYSTEM)
+                                      ? KE_LOCAL_ERROR
+                                      : KE_DNS_FAILED;
+            /* -4/-6 on a name without an address of that family: the kind
+               is not applicable (SCORING.md), nothing was judged. */
+            if (o->family && r->error == EVUTIL_EAI_NODATA) {
+                slot->res.ke.status = KE_NOT_ATTEMPTED;
+                result_detail(slot->res.ke.detail, "no IPv%d address: not applicable",
+                              o->family);
+            }
+            if (!o->ke_only)
+                slot->res.n_ntp = RESULT_NTP_EXCHANGES;
             result_detail(slot->res.ke.detail, "%s: %s", o->host, r->detail);
         }
     }
@@ -305,13 +336,14 @@ on_resolved(const struct dns_result *r, void *arg)
         event_base_loopexit(run->base, NULL);
 }
 
-/* --aead all tries every AEAD alone: one the server does not support is
-   reported, not held against it. */
+/* --aead all tries every AEAD alone: one the server says it does not support
+   (an empty AEAD record, or absent from its pool capabilities) is reported,
+   not held against it.  Answering an AEAD we did not offer is a fault: a
+   client that supports only that one fails with such a server. */
 static bool
 unsupported_aead(const struct slot *s)
 {
-    return s->single_aead &&
-           (s->res.ke.status == KE_AEAD_NONE || s->res.ke.status == KE_AEAD_UNEXPECTED);
+    return s->single_aead && s->res.ke.status == KE_AEAD_NONE;
 }
 
 static int
@@ -729,6 +761,11 @@ main(int argc, char **argv)
     }
     if (optind != argc - 1 || parse_target(&o, argv[optind], port_set))
         goto bad;
+    if (o.family && dns_is_ip_literal(o.host) &&
+        (strchr(o.host, ':') != NULL) != (o.family == 6)) {
+        fprintf(stderr, "ntspool-probe: %s is not an IPv%d address\n", o.host, o.family);
+        return EXIT_UNKNOWN;
+    }
     if ((o.kind_pool || o.uuid) && !o.token[0]) {
         fprintf(stderr, "ntspool-probe: --kind pool and --uuid need --token or --token-file\n");
         return EXIT_UNKNOWN;
@@ -772,14 +809,28 @@ main(int argc, char **argv)
         event_base_dispatch(run.base);
     now = time(NULL);
     {
+        /* Probes that judged the server decide; probes that only show our
+           own trouble (no IPv6 route here, say) count only when nothing
+           else was judged. */
         bool any_supported = false;
+        int judged = EXIT_OK, ours = EXIT_OK, njudged = 0;
+
         for (size_t i = 0; i < run.n; i++) {
             const char *why;
+            int st;
+
             if (unsupported_aead(&run.slot[i]))
                 continue;
             any_supported = true;
-            verdict = worse(verdict, probe_status(&o, &run.slot[i], now, &why));
+            st = probe_status(&o, &run.slot[i], now, &why);
+            if (st == EXIT_UNKNOWN) {
+                ours = EXIT_UNKNOWN;
+            } else {
+                judged = worse(judged, st);
+                njudged++;
+            }
         }
+        verdict = njudged ? judged : ours;
         if (run.n > 0 && !any_supported)
             verdict = EXIT_CRITICAL;
     }
@@ -788,7 +839,7 @@ main(int argc, char **argv)
     else
         print_human(&run, verdict, now);
 out:
-    memset(o.token, 0, sizeof(o.token));
+    explicit_bzero(o.token, sizeof(o.token));
     tlsctx_free(run.tls);
     if (run.dns)
         evdns_base_free(run.dns, 0);

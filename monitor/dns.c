@@ -78,9 +78,9 @@ on_answer(int err, struct evutil_addrinfo *ai, void *arg)
     if (r->cancelled || err == EVUTIL_EAI_CANCEL) {
         if (ai)
             evutil_freeaddrinfo(ai);
+        r->finished = 1;
         if (!r->in_start)
             free(r);
-        r->finished = 1;
         return;
     }
     memset(&res, 0, sizeof(res));
@@ -143,8 +143,8 @@ dns_resolve(struct evdns_base *base, const char *host, uint16_t port, int family
 void
 dns_cancel(struct dns_req *r)
 {
-    if (!r)
-        return;
+    if (!r || r->finished)
+        return;             /* done() ran: the request freed itself */
     r->cancelled = 1;
     if (r->req)
         evdns_getaddrinfo_cancel(r->req);  /* calls on_answer with EAI_CANCEL */

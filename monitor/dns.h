@@ -29,7 +29,9 @@ typedef void dns_done_fn(const struct dns_result *r, void *arg);
    failure to start (then done() got the error). */
 struct dns_req *dns_resolve(struct evdns_base *base, const char *host, uint16_t port,
                             int family, dns_done_fn *done, void *arg);
-/* Cancel a request in flight; done() is not called after this. */
+/* Cancel a request in flight; done() is not called after this.  Inside
+   done() it does nothing; after done() has returned the request is gone and
+   must not be named again (callers clear their pointer in done()). */
 void dns_cancel(struct dns_req *r);
 
 /* True when host is an IPv4 or IPv6 literal. */

@@ -74,8 +74,17 @@ release(struct ke *k)
         event_free(k->ev_deadline);
     if (k->ev_later)
         event_free(k->ev_later);
-    if (k->bev)
+    if (k->bev) {
+        /* The response holds cookies: wipe what is left of it (complete()
+           pulled it into one chain already). */
+        struct evbuffer *in = bufferevent_get_input(k->bev);
+        size_t n = evbuffer_get_length(in);
+        unsigned char *p = n ? evbuffer_pullup(in, -1) : NULL;
+
+        if (p)
+            explicit_bzero(p, n);
         bufferevent_free(k->bev);   /* closes fd, frees ssl */
+    }
     else {
         if (k->ssl)
             tlsctx_ssl_free(k->ssl);
@@ -92,8 +101,8 @@ static void
 wipe_free(struct ke *k)
 {
     /* Keys and cookies leave no copy in freed memory. */
-    memset(&k->sec, 0, sizeof(k->sec));
-    memset(k->reqbuf, 0, sizeof(k->reqbuf));
+    explicit_bzero(&k->sec, sizeof(k->sec));
+    explicit_bzero(k->reqbuf, sizeof(k->reqbuf));
     free(k);
 }
 
@@ -252,6 +261,20 @@ on_read(struct bufferevent *bev, void *arg)
         complete(k, buf, len);  /* bytes after End of Message are a violation */
 }
 
+/* The earliest real OpenSSL error of the bufferevent, or 0.  libevent pushes
+   SSL_get_error()'s own code (a small number with no library) as well as the
+   queue's errors, and pops from the end: drain all, keep the earliest real. */
+static unsigned long
+first_ssl_error(struct bufferevent *bev)
+{
+    unsigned long e, first = 0;
+
+    while ((e = bufferevent_get_openssl_error(bev)) != 0)
+        if (tlsctx_error_is_library(e))
+            first = e;
+    return first;
+}
+
 static void
 on_event(struct bufferevent *bev, short what, void *arg)
 {
@@ -277,11 +300,9 @@ on_event(struct bufferevent *bev, short what, void *arg)
         return;
     }
     if (k->state == KE_ST_TLS) {
-        unsigned long e = bufferevent_get_openssl_error(bev);
+        unsigned long e = first_ssl_error(bev);
         enum ke_status st;
 
-        while (bufferevent_get_openssl_error(bev))
-            ; /* keep the first, drop the rest */
         if (!e && (what & BEV_EVENT_EOF))
             err = 0;
         st = tlsctx_classify_failure(k->ssl, e, (what & BEV_EVENT_ERROR) ? err : 0,
@@ -292,10 +313,8 @@ on_event(struct bufferevent *bev, short what, void *arg)
     /* EXCHANGE: the peer closed or failed before End of Message. */
     {
         size_t got = evbuffer_get_length(bufferevent_get_input(bev));
-        unsigned long e = bufferevent_get_openssl_error(bev);
+        unsigned long e = first_ssl_error(bev);
 
-        while (bufferevent_get_openssl_error(bev))
-            ;
         if (got == 0 && k->req.shape != NKE_SHAPE_PLAIN && k->req.shape != NKE_SHAPE_POOL_KE) {
             result_detail(k->res.detail,
                           "connection closed without a response to the pool request");
@@ -306,10 +325,12 @@ on_event(struct bufferevent *bev, short what, void *arg)
             char buf[160];
             snprintf(buf, sizeof(buf), "TLS error after %zu response bytes", got);
             tlsctx_error_detail(k->res.detail, buf, e);
+        } else if ((what & BEV_EVENT_ERROR) && err) {
+            result_detail(k->res.detail, "connection failed after %zu bytes, before "
+                          "End of Message: %s", got, strerror(err));
         } else {
             result_detail(k->res.detail,
-                          "connection %s after %zu bytes, before End of Message",
-                          (what & BEV_EVENT_EOF) ? "closed" : "failed", got);
+                          "connection closed after %zu bytes, before End of Message", got);
         }
         finish(k, KE_MALFORMED);
     }

@@ -83,6 +83,19 @@ add_u16_list(struct builder *b, uint16_t type, const uint16_t *v, size_t n)
     add(b, type, true, body, 2 * n);
 }
 
+/* With exported keys and 30 on offer, ask for chrony's compliant exporter
+   context for AES-128-GCM-SIV (record 1024, non-critical: others ignore it). */
+static void
+add_compliant(struct builder *b, const struct nke_request *req)
+{
+    for (size_t i = 0; i < req->naeads; i++) {
+        if (req->aeads[i] == AEAD_AES_128_GCM_SIV) {
+            add(b, NKE_REC_COMPLIANT_GCM_SIV, false, NULL, 0);
+            return;
+        }
+    }
+}
+
 long
 nke_build_request(const struct nke_request *req, uint8_t *out, size_t cap)
 {
@@ -104,12 +117,7 @@ nke_build_request(const struct nke_request *req, uint8_t *out, size_t cap)
     case NKE_SHAPE_PLAIN:
         add_u16_list(&b, NKE_REC_NEXT_PROTO, &proto, 1);
         add_u16_list(&b, NKE_REC_AEAD, req->aeads, req->naeads);
-        for (size_t i = 0; i < req->naeads; i++) {
-            if (req->aeads[i] == AEAD_AES_128_GCM_SIV) {
-                add(&b, NKE_REC_COMPLIANT_GCM_SIV, false, NULL, 0);
-                break;
-            }
-        }
+        add_compliant(&b, req);
         break;
     case NKE_SHAPE_POOL_CAPS:
         add(&b, nke_pool_type(NKE_REC_SUPPORTED_AEADS, x), true, NULL, 0);
@@ -138,6 +146,7 @@ nke_build_request(const struct nke_request *req, uint8_t *out, size_t cap)
         add(&b, NKE_REC_UUID_REQUEST, true, req->uuid, ulen);
         add_u16_list(&b, NKE_REC_NEXT_PROTO, &proto, 1);
         add_u16_list(&b, NKE_REC_AEAD, req->aeads, req->naeads);
+        add_compliant(&b, req);
         break;
     }
     }

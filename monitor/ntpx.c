@@ -32,7 +32,6 @@
 #include "util/log.h"
 
 #define NTPX_MAX_READS 64           /* datagrams handled per wake-up */
-#define NTPX_DNS_TIMEOUT_MS 5000    /* bound on resolving a Server record name */
 
 struct ntpx {
     struct event_base *base;
@@ -58,6 +57,7 @@ struct ntpx {
     void *arg;
     bool finished;
     int timeout_ms;
+    int dns_timeout_ms;
     struct ntp_result res;
     struct pkt_response resp;
 };
@@ -82,10 +82,10 @@ release(struct ntpx *x)
 static void
 wipe_free(struct ntpx *x)
 {
-    memset(x->c2s, 0, sizeof(x->c2s));
-    memset(x->s2c, 0, sizeof(x->s2c));
-    memset(x->cookie, 0, sizeof(x->cookie));
-    memset(&x->resp, 0, sizeof(x->resp));
+    explicit_bzero(x->c2s, sizeof(x->c2s));
+    explicit_bzero(x->s2c, sizeof(x->s2c));
+    explicit_bzero(x->cookie, sizeof(x->cookie));
+    explicit_bzero(&x->resp, sizeof(x->resp));
     free(x);
 }
 
@@ -140,7 +140,7 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
     (void)what;
     if (x->dreq) {
         result_detail(x->res.detail, "resolving %s took over %d ms", x->server,
-                      NTPX_DNS_TIMEOUT_MS);
+                      x->dns_timeout_ms);
         finish(x, NTP_DNS_FAILED);
         return;
     }
@@ -413,6 +413,7 @@ ntpx_start(struct event_base *base, struct evdns_base *dns, const struct ntpx_ta
     x->done = done;
     x->arg = arg;
     x->timeout_ms = t->timeout_ms;
+    x->dns_timeout_ms = t->dns_timeout_ms > 0 ? t->dns_timeout_ms : NTPX_DNS_TIMEOUT_MS;
     x->family = t->family;
     result_ntp_init(&x->res);
     snprintf(x->server, sizeof(x->server), "%s", t->server);
@@ -466,7 +467,7 @@ ntpx_start(struct event_base *base, struct evdns_base *dns, const struct ntpx_ta
         return x;
     }
     {
-        struct timeval tv = {NTPX_DNS_TIMEOUT_MS / 1000, (NTPX_DNS_TIMEOUT_MS % 1000) * 1000};
+        struct timeval tv = {x->dns_timeout_ms / 1000, (x->dns_timeout_ms % 1000) * 1000};
         evtimer_add(x->ev_timeout, &tv);   /* send_request re-arms it for NTP */
     }
     x->dreq = dns_resolve(dns, t->server, t->port, t->family, on_resolved, x);

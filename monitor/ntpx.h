@@ -18,6 +18,8 @@ struct event_base;
 struct evdns_base;
 struct ntpx;
 
+#define NTPX_DNS_TIMEOUT_MS 5000    /* bound on resolving a Server record name */
+
 struct ntpx_target {
     const char *server;             /* IP literal or host name (copied) */
     uint16_t port;
@@ -29,6 +31,7 @@ struct ntpx_target {
     size_t cookie_len;
     int cookies_wanted;             /* 1 + placeholders, 1..8 */
     int timeout_ms;
+    int dns_timeout_ms;             /* resolving a name; 0: NTPX_DNS_TIMEOUT_MS */
 };
 
 /* r is valid during the call only.  cookie (cookie_len bytes) is the first

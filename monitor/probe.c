@@ -37,12 +37,24 @@ struct probe {
     struct ke *ke;
     struct ntpx *ntpx;
     struct event *ev_later;
+    struct event *ev_deadline;
     probe_done_fn *done;
     void *arg;
     struct probe_result res;
     struct ke_secrets sec;          /* keys and cookies for the NTP phase */
     uint8_t c2s[NKE_MAX_KEY_LEN], s2c[NKE_MAX_KEY_LEN]; /* pool: keys we made */
 };
+
+/* Keys, cookies and the token leave no copy in freed memory; explicit_bzero
+   survives the optimiser, which drops a memset before free(). */
+static void
+wipe(struct probe *p)
+{
+    explicit_bzero(&p->sec, sizeof(p->sec));
+    explicit_bzero(p->c2s, sizeof(p->c2s));
+    explicit_bzero(p->s2c, sizeof(p->s2c));
+    explicit_bzero(p->token, sizeof(p->token));
+}
 
 static void
 finish(struct probe *p)
@@ -56,15 +68,14 @@ finish(struct probe *p)
     p->ntpx = NULL;
     if (p->ev_later)
         event_free(p->ev_later);
+    if (p->ev_deadline)
+        event_free(p->ev_deadline);
     /* A whole probe always reports both exchanges; the ones never started
        stay not_attempted. */
     if (!p->t.ke_only)
         p->res.n_ntp = RESULT_NTP_EXCHANGES;
     p->done(&p->res, p->arg);
-    memset(&p->sec, 0, sizeof(p->sec));
-    memset(p->c2s, 0, sizeof(p->c2s));
-    memset(p->s2c, 0, sizeof(p->s2c));
-    memset(p->token, 0, sizeof(p->token));
+    wipe(p);
     free(p);
 }
 
@@ -140,7 +151,7 @@ start_ntp(struct probe *p)
             sizeof(p->sec.cookie_len[0]) * (NKE_MAX_COOKIES - 1));
     p->sec.ncookies--;
     p->ntpx = ntpx_start(p->base, p->dns, &nt, on_ntp, p);
-    memset(cookie, 0, sizeof(cookie));
+    explicit_bzero(cookie, sizeof(cookie));
     if (!p->ntpx) {
         result_detail(p->res.ntp[i].detail, "out of memory");
         p->res.ntp[i].status = NTP_SEND_FAILED;
@@ -257,6 +268,33 @@ on_later(evutil_socket_t fd, short what, void *arg)
     finish(arg);
 }
 
+/* The backstop of STYLE.md: every phase has its own limit, and this one
+   bounds the whole probe whatever happens to them. */
+static void
+on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    struct probe *p = arg;
+
+    (void)fd;
+    (void)what;
+    if (p->ke) {
+        ke_cancel(p->ke);
+        p->ke = NULL;
+        p->res.ke.status = KE_TIMEOUT;
+        result_detail(p->res.ke.detail, "probe deadline of %d ms passed",
+                      p->t.deadline_ms);
+    } else if (p->ntpx) {
+        int i = p->state == ST_NTP1 ? 0 : 1;
+
+        ntpx_cancel(p->ntpx);
+        p->ntpx = NULL;
+        p->res.ntp[i].status = NTP_TIMEOUT;
+        result_detail(p->res.ntp[i].detail, "probe deadline of %d ms passed",
+                      p->t.deadline_ms);
+    }
+    finish(p);
+}
+
 struct probe *
 probe_start(struct event_base *base, struct evdns_base *dns, struct tlsctx *tls,
             const struct probe_target *t, probe_done_fn *done, void *arg)
@@ -285,16 +323,31 @@ probe_start(struct event_base *base, struct evdns_base *dns, struct tlsctx *tls,
         p->t.cookies_max = p->t.cookies_min;
     if (p->t.cookies_max > NKE_MAX_COOKIES)
         p->t.cookies_max = NKE_MAX_COOKIES;
-    if (t->addrlen > sizeof(p->addr)) {
+    if (t->addrlen > sizeof(p->addr) || t->naeads < 1 || t->naeads > PROBE_MAX_AEADS) {
         free(p);
         return NULL;
+    }
+    if (p->t.deadline_ms <= 0) {
+        int kes = t->kind == PROBE_KIND_POOL ? 2 : 1;
+        p->t.deadline_ms = kes * t->ke_timeout_ms +
+                           (t->ke_only ? 0 : 2 * (t->ntp_timeout_ms + NTPX_DNS_TIMEOUT_MS)) +
+                           1000;
     }
     memcpy(&p->addr, t->addr, t->addrlen);
     p->t.addr = (const struct sockaddr *)&p->addr;
     p->ev_later = event_new(base, -1, 0, on_later, p);
-    if (!p->ev_later) {
+    p->ev_deadline = evtimer_new(base, on_deadline, p);
+    if (!p->ev_later || !p->ev_deadline) {
+        if (p->ev_later)
+            event_free(p->ev_later);
+        if (p->ev_deadline)
+            event_free(p->ev_deadline);
         free(p);
         return NULL;
+    }
+    {
+        struct timeval tv = {p->t.deadline_ms / 1000, (p->t.deadline_ms % 1000) * 1000};
+        evtimer_add(p->ev_deadline, &tv);
     }
 
     result_probe_init(&p->res);
@@ -342,9 +395,8 @@ probe_cancel(struct probe *p)
     ntpx_cancel(p->ntpx);
     if (p->ev_later)
         event_free(p->ev_later);
-    memset(&p->sec, 0, sizeof(p->sec));
-    memset(p->c2s, 0, sizeof(p->c2s));
-    memset(p->s2c, 0, sizeof(p->s2c));
-    memset(p->token, 0, sizeof(p->token));
+    if (p->ev_deadline)
+        event_free(p->ev_deadline);
+    wipe(p);
     free(p);
 }

@@ -45,6 +45,7 @@ struct probe_target {
     int ntp_timeout_ms;
     int cookies_min, cookies_max;   /* cookies asked per NTP exchange (1..8) */
     bool corrupt_cookie;            /* diagnostic: send exchange #1 a damaged cookie */
+    int deadline_ms;                /* whole probe; 0: the sum of the phase limits */
 };
 
 typedef void probe_done_fn(const struct probe_result *res, void *arg);

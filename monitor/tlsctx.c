@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/rand.h>
@@ -62,20 +63,36 @@ tlsctx_new(const char *ca_file, bool no_system_roots, char *err, size_t errlen)
     /* SSL_CTX_set_alpn_protos returns 0 on success. */
     if (SSL_CTX_set_alpn_protos(t->ctx, alpn_ntske, sizeof(alpn_ntske) - 1) != 0)
         goto fail;
-    if (!no_system_roots && !SSL_CTX_set_default_verify_paths(t->ctx))
-        goto fail;
+    /* The system roots are read into memory now, from the bundle file only:
+       a hashed directory would make OpenSSL open files during certificate
+       checks, inside the event loop. */
+    if (!no_system_roots) {
+        const char *env = getenv(X509_get_default_cert_file_env());
+        const char *bundle = env && *env ? env : X509_get_default_cert_file();
+
+        if (access(bundle, R_OK) == 0 &&
+            !SSL_CTX_load_verify_locations(t->ctx, bundle, NULL))
+            goto fail;
+    }
     if (ca_file && !SSL_CTX_load_verify_locations(t->ctx, ca_file, NULL)) {
+        char buf[160] = "unknown error";
         unsigned long e = ERR_get_error();
-        snprintf(err, errlen, "cannot load CA file %s: %s", ca_file,
-                 e ? ERR_reason_error_string(e) : "unknown error");
+
+        if (e)
+            ERR_error_string_n(e, buf, sizeof(buf));
+        snprintf(err, errlen, "cannot load CA file %s: %s", ca_file, buf);
         ERR_clear_error();
         tlsctx_free(t);
         return NULL;
     }
     return t;
-fail:
-    snprintf(err, errlen, "cannot set up TLS: %s",
-             ERR_peek_error() ? ERR_reason_error_string(ERR_peek_error()) : "unknown");
+fail: {
+        char buf[160] = "unknown error";
+
+        if (ERR_peek_error())
+            ERR_error_string_n(ERR_peek_error(), buf, sizeof(buf));
+        snprintf(err, errlen, "cannot set up TLS: %s", buf);
+    }
     ERR_clear_error();
     tlsctx_free(t);
     return NULL;
@@ -142,7 +159,18 @@ name_oneline(X509_NAME *name, char *out, size_t cap)
         return;
     if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
         n = BIO_read(bio, out, (int)cap - 1);
-        out[n > 0 ? n : 0] = '\0';
+        if (n < 0)
+            n = 0;
+        /* Never end inside a UTF-8 sequence: back up over continuation
+           bytes to the lead byte, and drop it if its sequence was cut. */
+        if (BIO_pending(bio) > 0) {
+            int i = n;
+            while (i > 0 && ((unsigned char)out[i - 1] & 0xC0) == 0x80)
+                i--;
+            if (i > 0 && ((unsigned char)out[i - 1] & 0x80))
+                n = i - 1;
+        }
+        out[n] = '\0';
     }
     BIO_free(bio);
 }
@@ -217,9 +245,14 @@ tlsctx_classify_failure(struct ssl_st *ssl, unsigned long err, int sys_errno,
         case SSL_R_UNSUPPORTED_PROTOCOL:
         case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
         case SSL_R_WRONG_SSL_VERSION:
-        case SSL_R_WRONG_VERSION_NUMBER:
             result_detail(detail, "no TLS 1.3: %s", buf);
             return KE_TLS_VERSION;
+        case SSL_R_WRONG_VERSION_NUMBER:
+        case SSL_R_PACKET_LENGTH_TOO_LONG:
+        case SSL_R_RECORD_LENGTH_MISMATCH:
+            /* The first bytes were not a TLS record at all. */
+            result_detail(detail, "the peer does not speak TLS: %s", buf);
+            return KE_TLS_FAILED;
         case SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL:
         case SSL_R_NO_APPLICATION_PROTOCOL:
             result_detail(detail, "ALPN ntske/1 refused: %s", buf);
@@ -255,6 +288,12 @@ tlsctx_export_keys(struct ssl_st *ssl, uint16_t protocol, uint16_t aead_context,
                                    1) != 1)
         return -1;
     return 0;
+}
+
+bool
+tlsctx_error_is_library(unsigned long e)
+{
+    return ERR_GET_LIB(e) != 0;
 }
 
 int

@@ -48,6 +48,10 @@ int tlsctx_export_keys(struct ssl_st *ssl, uint16_t protocol, uint16_t aead_cont
                        size_t key_len, uint8_t *c2s, uint8_t *s2c)
     __attribute__((warn_unused_result));
 
+/* True when e is an OpenSSL library error, false for the bare SSL_get_error()
+   codes that libevent mixes into its error list. */
+bool tlsctx_error_is_library(unsigned long e);
+
 /* Fill buf with n cryptographically random bytes; 0 or -1. */
 int tlsctx_random(void *buf, size_t n) __attribute__((warn_unused_result));
 
