@@ -1,15 +1,27 @@
 /* bench_db.c - how fast the store takes samples and how much disk they use.
  *
  * Simulates the pool of PRODUCT.md "Scale": S sources x 4 kinds x M monitors
- * (default 10,000 x 4 x 3), R probe rounds 241 s apart, submitted in batches
- * of B through db_store_samples (insert + score + latest-score upsert, one
- * transaction per batch).  Prints samples/s per round (flat rounds show that
- * scoring does not scan history), the overall rate, and database bytes per
- * stored sample.  Because the machine is shared and noisy, the same run also
- * measures two baselines on the same rows: db_store_samples with one sample
- * per transaction, and raw SQLite inserts into an unindexed table of the
- * same columns (the floor); their ratios travel better than absolute rates.
- * Run through scripts/bench-db.sh, which builds it. */
+ * (default 10,000 x 4 x 3), R probe rounds 241 s apart (default 16: ~1.9M
+ * samples, a database of several hundred MB), submitted in batches of B
+ * through db_store_samples (insert + score + latest-score upsert, one
+ * transaction per batch).
+ *
+ * Within a round the samples arrive in a random order (seeded, -S): every
+ * batch touches ~B different sources, as a central service sees ten monitors
+ * delivering at once, with no locality to flatter the indexes.  Their times
+ * follow the arrival order (a sample's time is when it was probed, which is
+ * shortly before it arrives).
+ *
+ * The headline is the steady-state rate, the mean of the last L rounds
+ * (default 4) on the grown database, next to the overall rate; every round's
+ * rate is printed too, so a decline with size shows.  Then retention: folding
+ * calls on the grown database, with the time of each call (the service runs
+ * them in its event loop).  Then bytes per stored sample.  Because the machine
+ * is shared and noisy, the same run also measures two baselines on the same
+ * rows: db_store_samples with one sample per transaction, and raw SQLite
+ * inserts into an unindexed table of the same columns (the floor); their
+ * ratios travel better than absolute rates.  Run through scripts/bench-db.sh,
+ * which builds it. */
 #include "db/db.h"
 
 #include <math.h>
@@ -21,8 +33,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#define T0       1700000000 /* time of the first round */
+#define INTERVAL 241
+
 struct opts {
-    int sources, monitors, rounds, warmup, batch, single, raw;
+    int sources, monitors, rounds, last, warmup, batch, single, raw, folds;
+    unsigned long long seed;
     const char *dir;
 };
 
@@ -35,21 +51,40 @@ now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static uint64_t rng;
 
-static double
-urand(void)
+static uint64_t
+rand64(void)
 {
     rng ^= rng << 13;
     rng ^= rng >> 7;
     rng ^= rng << 17;
-    return (double)(rng >> 11) / 9007199254740992.0;
+    return rng;
 }
 
-/* A plausible result for source src, kind k, at time t: mostly good,
-   a few percent of the failures real pools see. */
+static double
+urand(void)
+{
+    return (double)(rand64() >> 11) / 9007199254740992.0;
+}
+
+/* Fisher-Yates with the seeded generator. */
 static void
-make_result(struct probe_result *r, int src, int k, int64_t t)
+shuffle(int *v, int n)
+{
+    for (int i = 0; i < n; i++)
+        v[i] = i;
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)(rand64() % (uint64_t)(i + 1)), t = v[i];
+        v[i] = v[j];
+        v[j] = t;
+    }
+}
+
+/* A plausible result for source src, kind k, at time t of round `round`:
+   mostly good, a few percent of the failures real pools see. */
+static void
+make_result(struct probe_result *r, int src, int k, int64_t t, int round)
 {
     int family = k % 2 ? 6 : 4;
     double u = urand();
@@ -62,10 +97,9 @@ make_result(struct probe_result *r, int src, int k, int64_t t)
     /* Two addresses per family, probed in rotation. */
     if (family == 4)
         snprintf(r->address, sizeof(r->address), "198.51.%d.%d", (src >> 7) & 255,
-                 (src & 127) * 2 + (int)(t / 241 % 2));
+                 (src & 127) * 2 + round % 2);
     else
-        snprintf(r->address, sizeof(r->address), "2001:db8:%x::%x", src,
-                 1 + (int)(t / 241 % 2));
+        snprintf(r->address, sizeof(r->address), "2001:db8:%x::%x", src, 1 + round % 2);
     r->start_time = t;
     r->ke.duration = 0.005 + 0.1 * urand();
     r->ke.connect_time = r->ke.duration * 0.2;
@@ -89,7 +123,7 @@ make_result(struct probe_result *r, int src, int k, int64_t t)
     snprintf(r->ke.issuer, sizeof(r->ke.issuer), "CN=R11,O=Let's Encrypt,C=US");
     r->ke.not_after = 1790000000 + src * 3600;
     r->ke.next_protocol = 0;
-    r->ke.aead = (int)(t / 241 % 3) == 2 ? 30 : (int)(t / 241 % 3) == 1 ? 17 : 15;
+    r->ke.aead = round % 3 == 2 ? 30 : round % 3 == 1 ? 17 : 15;
     r->ke.cookies = 8;
     r->ke.cookie_size = 100;
     snprintf(r->ke.ntp_server, sizeof(r->ke.ntp_server), "%s", r->address);
@@ -125,6 +159,19 @@ make_result(struct probe_result *r, int src, int k, int64_t t)
         x->cookies_requested = 2;
         x->cookies_received = 2;
     }
+}
+
+/* The two calls of the store this program times. */
+static int
+store(struct db *db, const struct db_sample *s, size_t n, int64_t now)
+{
+    return db_store_samples(db, s, n, now, NULL);
+}
+
+static int
+fold(struct db *db, int64_t now)
+{
+    return db_fold_old_samples(db, now, 15, 0, 0); /* default chunk and budget */
 }
 
 static long long
@@ -198,11 +245,11 @@ raw_baseline(const char *path, const struct opts *o, int n)
         "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         -1, &s, NULL);
     for (int i = 0; i < n;) {
-        int64_t t = 1700000000 + (int64_t)(i / (o->sources * 4)) * 241;
+        int64_t t = T0 + (int64_t)(i / (o->sources * 4)) * INTERVAL;
         t0 = now_s();
         sqlite3_exec(h, "BEGIN", NULL, NULL, NULL);
         for (int j = 0; j < o->batch && i < n; j++, i++) {
-            make_result(&r, i % o->sources, (i / o->sources) % 4, t);
+            make_result(&r, i % o->sources, (i / o->sources) % 4, t, 0);
             sqlite3_bind_int(s, 1, i % o->sources);
             sqlite3_bind_int(s, 2, (i / o->sources) % 4);
             sqlite3_bind_int(s, 3, 1);
@@ -256,40 +303,62 @@ print_dbstat(const char *path, long long samples)
     sqlite3_close(h);
 }
 
+static int
+cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+static void
+usage(void)
+{
+    fprintf(stderr, "usage: bench_db -d DIR [-s sources] [-m monitors] [-r rounds] "
+                    "[-l last rounds (steady state)] [-w warm-up rounds (bytes)] "
+                    "[-b batch] [-S seed] [-f fold calls] [-1 single-tx samples] "
+                    "[-R raw samples]\n");
+}
+
 int
 main(int argc, char **argv)
 {
-    struct opts o = {10000, 3, 8, 6, 1000, 20000, 200000, NULL};
+    struct opts o = {10000, 3, 16, 4, 8, 1000, 20000, 200000, 100, 0, NULL};
     char path[512], single_path[512], raw_path[512];
-    int opt, per_round;
-    int64_t *src_ids, *mon_ids;
+    int opt, per_round, *order;
+    int64_t *src_ids, *mon_ids, now = 0;
     struct probe_result *res;
     struct db_sample *batch;
     struct db *db;
+    double *round_rate;
     long long stored = 0, base_size, json_bytes = 0, json_count = 0;
     long long warm_size = 0, warm_stored = 0, inserted;
-    double busy = 0, wall0, rate, single_rate = NAN, raw_rate = NAN;
+    double busy = 0, wall0, rate, steady = 0, single_rate = NAN, raw_rate = NAN;
 
-    while ((opt = getopt(argc, argv, "s:m:r:w:b:1:R:d:")) != -1) {
+    o.seed = (unsigned long long)time(NULL);
+    while ((opt = getopt(argc, argv, "s:m:r:l:w:b:S:f:1:R:d:")) != -1) {
         switch (opt) {
         case 's': o.sources = atoi(optarg); break;
         case 'm': o.monitors = atoi(optarg); break;
         case 'r': o.rounds = atoi(optarg); break;
+        case 'l': o.last = atoi(optarg); break;
         case 'w': o.warmup = atoi(optarg); break;
         case 'b': o.batch = atoi(optarg); break;
+        case 'S': o.seed = strtoull(optarg, NULL, 10); break;
+        case 'f': o.folds = atoi(optarg); break;
         case '1': o.single = atoi(optarg); break;
         case 'R': o.raw = atoi(optarg); break;
         case 'd': o.dir = optarg; break;
-        default:
-            fprintf(stderr,
-                    "usage: bench_db -d DIR [-s sources] [-m monitors] [-r rounds] "
-                    "[-w warm-up rounds] [-b batch] [-1 single-tx samples] "
-                    "[-R raw samples]\n");
-            return 2;
+        default: usage(); return 2;
         }
     }
-    if (!o.dir || o.sources <= 0 || o.monitors <= 0 || o.rounds <= 0 || o.batch <= 0)
+    if (!o.dir || o.sources <= 0 || o.monitors <= 0 || o.rounds <= 0 || o.batch <= 0) {
+        usage();
         return 2;
+    }
+    if (o.last <= 0 || o.last > o.rounds)
+        o.last = o.rounds;
+    rng = o.seed * 0x9E3779B97F4A7C15ull + 1;
     snprintf(path, sizeof(path), "%s/bench.db", o.dir);
     snprintf(single_path, sizeof(single_path), "%s/single.db", o.dir);
     snprintf(raw_path, sizeof(raw_path), "%s/raw.db", o.dir);
@@ -298,12 +367,14 @@ main(int argc, char **argv)
     mon_ids = calloc((size_t)o.monitors, sizeof(*mon_ids));
     res = calloc((size_t)o.batch, sizeof(*res));
     batch = calloc((size_t)o.batch, sizeof(*batch));
-    if (!src_ids || !mon_ids || !res || !batch)
+    order = calloc((size_t)per_round, sizeof(*order));
+    round_rate = calloc((size_t)o.rounds, sizeof(*round_rate));
+    if (!src_ids || !mon_ids || !res || !batch || !order || !round_rate)
         return 1;
 
     printf("bench_db: %d sources x 4 kinds x %d monitors = %d samples per round, "
-           "%d rounds, batches of %d\n",
-           o.sources, o.monitors, per_round, o.rounds, o.batch);
+           "%d rounds, batches of %d, random order within a round (seed %llu)\n",
+           o.sources, o.monitors, per_round, o.rounds, o.batch, o.seed);
     db = setup(path, &o, src_ids, mon_ids);
     db_close(db);
     base_size = file_size(path);
@@ -313,22 +384,28 @@ main(int argc, char **argv)
         char *err = NULL;
         db = db_open(path, &err);
         free(err);
+        if (!db)
+            return 1;
     }
     wall0 = now_s();
     for (int round = 0; round < o.rounds; round++) {
         double rbusy = 0;
-        int64_t t_round = 1700000000 + (int64_t)round * 241;
+        int64_t t_round = T0 + (int64_t)round * INTERVAL;
 
+        shuffle(order, per_round);
         for (int i = 0; i < per_round;) {
             int n = 0;
             double t0;
 
-            /* Samples arrive interleaved: every monitor, every kind, spread
-               over the interval, as a central service sees them. */
             for (; n < o.batch && i < per_round; n++, i++) {
-                int src = i % o.sources, k = (i / o.sources) % 4, m = i / (o.sources * 4);
-                make_result(&res[n], src, k, t_round + (i % 241));
-                batch[n] = (struct db_sample){src_ids[src], mon_ids[m], &res[n], 0};
+                int x = order[i];
+                int src = x % o.sources, k = (x / o.sources) % 4, m = x / (o.sources * 4);
+                /* Probed evenly over the interval, in arrival order. */
+                int64_t t = t_round + (int64_t)i * INTERVAL / per_round;
+
+                make_result(&res[n], src, k, t, round);
+                batch[n] = (struct db_sample){src_ids[src], mon_ids[m], &res[n], 0, 0};
+                now = t + 1;
                 if (json_count < 2000) {
                     json_t *j = db_result_to_json(&res[n]);
                     char *text = json_dumps(j, JSON_COMPACT);
@@ -339,7 +416,7 @@ main(int argc, char **argv)
                 }
             }
             t0 = now_s();
-            if (db_store_samples(db, batch, (size_t)n, NULL) < 0) {
+            if (store(db, batch, (size_t)n, now) < 0) {
                 fprintf(stderr, "bench: store failed\n");
                 return 1;
             }
@@ -347,7 +424,9 @@ main(int argc, char **argv)
             stored += n;
         }
         busy += rbusy;
-        printf("  round %d: %.0f samples/s\n", round + 1, per_round / rbusy);
+        round_rate[round] = per_round / rbusy;
+        printf("  round %d: %.0f samples/s (%lld samples in the database)\n", round + 1,
+               round_rate[round], stored);
         if (round + 1 == o.warmup && o.warmup < o.rounds) {
             /* Sizes after warm-up: every address and AEAD of the rotation
                has been seen, so later rounds add only per-sample data, as
@@ -362,17 +441,54 @@ main(int argc, char **argv)
                 return 1;
         }
     }
+    for (int round = o.rounds - o.last; round < o.rounds; round++)
+        steady += per_round / round_rate[round];
+    steady = per_round * o.last / steady;
     rate = stored / busy;
     inserted = stored;
-    printf("stored and scored: %lld samples in %.2f s (%.2f s wall): %.0f samples/s\n",
-           stored, busy, now_s() - wall0, rate);
-    {
-        /* The fold of retention, chunk by chunk, on these rows. */
-        double t0 = now_s();
-        int n = db_fold_old_samples(db, 1700000000 + 30 * 86400, 15, 2000);
-        printf("retention: one chunk of %d rows folded in %.1f ms\n", n,
-               (now_s() - t0) * 1000);
-        stored -= n > 0 ? n : 0;
+    printf("stored and scored: %lld samples in %.2f s (%.2f s wall)\n", stored, busy,
+           now_s() - wall0);
+    printf("HEADLINE steady state (last %d rounds, %lld-%lld samples in the database): "
+           "%.0f samples/s; overall %.0f samples/s; first round %.0f samples/s\n",
+           o.last, (long long)per_round * (o.rounds - o.last), stored, steady, rate,
+           round_rate[0]);
+    if (o.folds > 0) {
+        /* Retention on the grown database: every row is older than 15 days at
+           now + 30 days.  Each call is what the service's event loop runs.
+           The WAL the rounds left is checkpointed first, so that the calls
+           pay only for the checkpoints their own writes cause. */
+        double *ms = calloc((size_t)o.folds, sizeof(*ms)), sum = 0;
+        long long rows = 0;
+        int calls = 0;
+        sqlite3 *h;
+
+        if (!ms)
+            return 1;
+        if (sqlite3_open(path, &h) == SQLITE_OK)
+            sqlite3_wal_checkpoint_v2(h, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        sqlite3_close(h);
+        for (; calls < o.folds; calls++) {
+            double t0 = now_s();
+            int n = fold(db, now + 30 * 86400);
+
+            ms[calls] = (now_s() - t0) * 1000;
+            if (n < 0)
+                return 1;
+            if (n == 0)
+                break;
+            rows += n;
+            sum += ms[calls];
+        }
+        if (calls > 0) {
+            qsort(ms, (size_t)calls, sizeof(*ms), cmp_double);
+            printf("HEADLINE retention: %d calls folded %lld rows, %.0f rows/call: "
+                   "median %.2f ms, mean %.2f ms, 90th percentile %.2f ms, worst %.2f ms "
+                   "per call; %.0f rows/s\n",
+                   calls, rows, (double)rows / calls, ms[calls / 2], sum / calls,
+                   ms[calls * 9 / 10], ms[calls - 1], rows / sum * 1000);
+        }
+        free(ms);
+        stored -= rows;
     }
     db_close(db); /* checkpoints, removes the WAL */
     printf("database: %lld bytes for %lld samples: %.1f bytes/sample overall "
@@ -395,30 +511,37 @@ main(int argc, char **argv)
 
         db = db_open(single_path, &err);
         free(err);
+        if (!db)
+            return 1;
+        shuffle(order, per_round);
         t0 = now_s();
         for (int i = 0; i < n; i++) {
-            int src = i % o.sources, k = (i / o.sources) % 4;
-            make_result(&res[0], src, k, 1700000000 + (i % 241));
-            batch[0] = (struct db_sample){src_ids[src], mon_ids[0], &res[0], 0};
-            if (db_store_samples(db, batch, 1, NULL) < 0)
+            int x = order[i], src = x % o.sources, k = (x / o.sources) % 4;
+            int64_t t = T0 + (int64_t)i * INTERVAL / per_round;
+
+            make_result(&res[0], src, k, t, 0);
+            batch[0] = (struct db_sample){src_ids[src], mon_ids[0], &res[0], 0, 0};
+            if (store(db, batch, 1, t + 1) < 0)
                 return 1;
         }
         single_rate = n / (now_s() - t0);
         db_close(db);
-        printf(
-            "baseline, one sample per transaction: %.0f samples/s (batched is %.1fx)\n",
-            single_rate, rate / single_rate);
+        printf("baseline, one sample per transaction (empty database): %.0f samples/s "
+               "(batched at steady state is %.1fx)\n",
+               single_rate, steady / single_rate);
     }
     /* Baseline 2: raw SQLite inserts, no index, no scoring: the floor. */
     if (o.raw > 0) {
         raw_rate = raw_baseline(raw_path, &o, o.raw);
         printf("baseline, raw SQLite insert without indexes: %.0f samples/s "
-               "(the store reaches %.0f%% of it)\n",
-               raw_rate, 100 * rate / raw_rate);
+               "(the store at steady state reaches %.0f%% of it)\n",
+               raw_rate, 100 * steady / raw_rate);
     }
     free(src_ids);
     free(mon_ids);
     free(res);
     free(batch);
+    free(order);
+    free(round_rate);
     return 0;
 }

@@ -23,8 +23,30 @@
 
 /* ---- schema --------------------------------------------------------------------- */
 
+/* The hourly count of each probe reason but ok (enum probe_reason 1..11, in
+   order).  A new reason code needs a column: a migration, and these lists. */
+_Static_assert(PROBE_COOKIES_SHORT == 11, "a new probe reason needs an hourly column");
+#define HOURLY_REASON_DEFS                                                               \
+    "  n_monitor_fault INTEGER NOT NULL DEFAULT 0,"                                      \
+    "  n_kod_deny INTEGER NOT NULL DEFAULT 0,"                                           \
+    "  n_kod_rate INTEGER NOT NULL DEFAULT 0,"                                           \
+    "  n_ke_failed INTEGER NOT NULL DEFAULT 0,"                                          \
+    "  n_ntp_timeout INTEGER NOT NULL DEFAULT 0,"                                        \
+    "  n_ntp_failed INTEGER NOT NULL DEFAULT 0,"                                         \
+    "  n_unsynchronized INTEGER NOT NULL DEFAULT 0,"                                     \
+    "  n_offset_over_3s INTEGER NOT NULL DEFAULT 0,"                                     \
+    "  n_stratum_too_high INTEGER NOT NULL DEFAULT 0,"                                   \
+    "  n_offset INTEGER NOT NULL DEFAULT 0,"                                             \
+    "  n_cookies_short INTEGER NOT NULL DEFAULT 0,"
+#define HOURLY_REASON_COLS                                                               \
+    "n_monitor_fault, n_kod_deny, n_kod_rate, n_ke_failed, n_ntp_timeout, "              \
+    "n_ntp_failed, n_unsynchronized, n_offset_over_3s, n_stratum_too_high, n_offset, "   \
+    "n_cookies_short"
+#define HOURLY_REASON_ADD(c) c " = " c " + excluded." c ", "
+
 /* migrations[i] takes the schema from version i to i + 1.  Append only: a
-   released migration never changes (databases in the field ran it). */
+   released migration never changes (databases in the field ran it).  (2 and
+   3 were reworked after review, before any release or deployment.) */
 static const char *const migrations[DB_SCHEMA_VERSION] = {
     /* 1: accounts, time sources, monitors. */
     "CREATE TABLE users ("
@@ -71,17 +93,19 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
        A sample row holds the indexed facts and the volatile numbers as typed
        columns; the rest of the result (certificate, cookies, details...),
        which repeats from probe to probe, is one shared sample_details row
-       per epoch (a week of sample time).  samples_key makes inserts
-       idempotent and serves every per-source query; samples_time serves
-       retention.  Scoring reads scores only. */
+       per epoch (a week of sample time).  The id is time-ordered (time *
+       2^20 + a counter, see samples.c), so the table itself is in time
+       order: retention takes its oldest rows as one range at the front, and
+       no index on time is needed.  samples_key makes inserts idempotent and
+       serves every per-source query.  Scoring reads scores only. */
     "CREATE TABLE sample_details ("
     "  id INTEGER PRIMARY KEY,"
     "  epoch INTEGER NOT NULL," /* sample time / DB_DETAIL_EPOCH */
-    "  hash BLOB NOT NULL,"     /* SHA-256 of json, first 16 bytes */
+    "  hash BLOB NOT NULL,"     /* fingerprint of the result (samples.c) */
     "  json TEXT NOT NULL,"     /* the result JSON less the volatile fields */
     "  UNIQUE (epoch, hash));"
     "CREATE TABLE samples ("
-    "  id INTEGER PRIMARY KEY,"
+    "  id INTEGER PRIMARY KEY," /* time * 2^20 + n */
     "  source INTEGER NOT NULL REFERENCES time_sources(id),"
     "  kind INTEGER NOT NULL," /* enum score_kind */
     "  monitor INTEGER NOT NULL REFERENCES monitors(id),"
@@ -99,12 +123,12 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
     "  score REAL,"               /* NULL: did not move the score */
     "  detail INTEGER NOT NULL);" /* sample_details.id */
     "CREATE UNIQUE INDEX samples_key ON samples(source, time, kind, monitor);"
-    "CREATE INDEX samples_time ON samples(time);"
     "CREATE TABLE scores ("
     "  source INTEGER NOT NULL REFERENCES time_sources(id),"
     "  kind INTEGER NOT NULL,"
     "  monitor INTEGER NOT NULL REFERENCES monitors(id),"
     "  time INTEGER NOT NULL,"         /* latest report: scored sample or n/a */
+    "  interval INTEGER NOT NULL,"     /* the monitor's probe interval at it, s */
     "  na INTEGER NOT NULL DEFAULT 0," /* that report was 'not applicable' */
     "  score REAL,"                    /* NULL before the first scored sample */
     "  sample_time INTEGER,"           /* of the latest scored sample */
@@ -112,29 +136,35 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
     "  cert_not_after INTEGER,"
     "  PRIMARY KEY (source, kind, monitor)) WITHOUT ROWID;",
 
-    /* 3: hourly aggregates of folded samples (kept forever). */
+    /* 3: hourly aggregates of folded samples (kept forever), keyed by
+       source then hour so that the recent hours of a source are one range;
+       the count per probe reason other than ok is a column each (append a
+       column with a new reason code).  meta keeps the fold horizon: the
+       latest cutoff retention used, before which no sample is accepted
+       again (a retried batch must not count twice). */
     "CREATE TABLE hourly ("
     "  source INTEGER NOT NULL,"
+    "  hour INTEGER NOT NULL,"
     "  kind INTEGER NOT NULL,"
     "  monitor INTEGER NOT NULL,"
-    "  hour INTEGER NOT NULL,"
     "  count INTEGER NOT NULL,"
     "  n_measured INTEGER NOT NULL DEFAULT 0,"
     "  offset_min REAL, offset_sum REAL NOT NULL DEFAULT 0, offset_max REAL,"
     "  delay_min REAL, delay_sum REAL NOT NULL DEFAULT 0, delay_max REAL,"
-    "  last_score REAL, last_time INTEGER,"
-    "  PRIMARY KEY (source, kind, monitor, hour)) WITHOUT ROWID;"
-    "CREATE TABLE hourly_reasons (" /* samples per reason other than ok */
-    "  source INTEGER NOT NULL,"
-    "  kind INTEGER NOT NULL,"
-    "  monitor INTEGER NOT NULL,"
-    "  hour INTEGER NOT NULL,"
-    "  reason INTEGER NOT NULL,"
-    "  count INTEGER NOT NULL,"
-    "  PRIMARY KEY (source, kind, monitor, hour, reason)) WITHOUT ROWID;",
+    "  last_score REAL, last_time INTEGER," HOURLY_REASON_DEFS
+    "  PRIMARY KEY (source, hour, kind, monitor)) WITHOUT ROWID;"
+    "CREATE TABLE meta ("
+    "  key TEXT PRIMARY KEY,"
+    "  value INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 #define SRC_COLS "id, uuid, owner, host, port, randomizer, created, deleted"
+#define SRC_COLS_S                                                                       \
+    "s.id, s.uuid, s.owner, s.host, s.port, s.randomizer, s.created, s.deleted"
+/* What samples.c reads of a score row (fill_score_row), from column 0 on. */
+#define SCORE_COLS_SC                                                                    \
+    "sc.kind, sc.monitor, sc.time, sc.na, sc.score, sc.sample_time, sc.reason, "         \
+    "sc.ke_status, sc.ntp_status, sc.cert_not_after, sc.interval"
 #define SAMPLE_ROW_COLS                                                                  \
     "id, source, kind, monitor, time, address, aead, reason, ke_status, "                \
     "ntp_status, offset1, delay1, offset2, delay2, stratum, step, score"
@@ -166,8 +196,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SESSIONS_EXPIRE] = "DELETE FROM sessions WHERE expires <= ?1",
     [ST_APITOK_ADD] = "INSERT INTO api_tokens(user, name, hash, created) "
                       "VALUES(?1, ?2, ?3, ?4)",
-    [ST_APITOK_USER] = "UPDATE api_tokens SET last_used = ?2 WHERE hash = ?1 "
-                       "RETURNING user, hash",
+    [ST_APITOK_USER] = "SELECT id, user, last_used FROM api_tokens WHERE hash = ?1",
+    [ST_APITOK_TOUCH] = "UPDATE api_tokens SET last_used = ?2 WHERE id = ?1",
     [ST_APITOK_DEL] = "DELETE FROM api_tokens WHERE id = ?1 AND user = ?2",
 
     [ST_SRC_ADD] = "INSERT INTO time_sources(uuid, owner, host, port, created) "
@@ -181,8 +211,15 @@ static const char *const stmt_sql[ST_COUNT] = {
                      "RETURNING uuid",
     [ST_SRC_ACTIVE] = "SELECT " SRC_COLS " FROM time_sources "
                       "WHERE deleted IS NULL AND id > ?1 ORDER BY id LIMIT ?2",
-    [ST_SRC_OF_OWNER] = "SELECT " SRC_COLS " FROM time_sources "
-                        "WHERE deleted IS NULL AND (?1 < 0 OR owner = ?1) ORDER BY id",
+    /* The owner's list (through time_sources_owner) and the admin's, each
+       with every score row in one ordered join: no query per source. */
+    [ST_STATUS_OF_OWNER] = "SELECT " SRC_COLS_S ", " SCORE_COLS_SC
+                           " FROM time_sources s LEFT JOIN scores sc ON sc.source = s.id "
+                           "WHERE s.owner = ?1 AND s.deleted IS NULL "
+                           "ORDER BY s.id, sc.kind, sc.monitor",
+    [ST_STATUS_ALL] = "SELECT " SRC_COLS_S ", " SCORE_COLS_SC
+                      " FROM time_sources s LEFT JOIN scores sc ON sc.source = s.id "
+                      "WHERE s.deleted IS NULL ORDER BY s.id, sc.kind, sc.monitor",
 
     [ST_MON_ADD] = "INSERT OR IGNORE INTO monitors(name, key_hash, created) "
                    "VALUES(?1, ?2, ?3)",
@@ -198,28 +235,39 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_DETAIL_ADD] = "INSERT INTO sample_details(epoch, hash, json) VALUES(?1, ?2, ?3)",
     [ST_SCORE_GET] = "SELECT score, sample_time FROM scores "
                      "WHERE source = ?1 AND kind = ?2 AND monitor = ?3",
+    /* The last id given to a sample of the second ?1 (see samples.c). */
+    [ST_SAMPLE_LAST_ID] = "SELECT id FROM samples WHERE id < (?1 + 1) * 1048576 "
+                          "ORDER BY id DESC LIMIT 1",
     [ST_SAMPLE_INSERT] =
-        "INSERT OR IGNORE INTO samples(source, kind, monitor, time, address, aead, "
+        "INSERT OR IGNORE INTO samples(id, source, kind, monitor, time, address, aead, "
         "reason, ke_status, ntp_status, stratum, offset1, delay1, offset2, delay2, "
         "rdelay1, rdisp1, rdelay2, rdisp2, ke_us, connect_us, handshake_us, step, score, "
-        "detail) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+        "detail) VALUES(?25, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
         "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+    /* A sample newer than the row's latest report takes it over, n/a
+       included; an older one (the n/a came later) updates the score but
+       leaves the report, so na is not cleared.  A row time past ?11 (now +
+       skew) is not trusted and is replaced. */
     [ST_SCORE_UPSERT] =
-        "INSERT INTO scores(source, kind, monitor, time, na, score, sample_time, reason, "
-        "ke_status, ntp_status, cert_not_after) "
-        "VALUES(?1, ?2, ?3, ?4, 0, ?5, ?4, ?6, ?7, ?8, ?9) "
+        "INSERT INTO scores(source, kind, monitor, time, interval, na, score, "
+        "sample_time, reason, ke_status, ntp_status, cert_not_after) "
+        "VALUES(?1, ?2, ?3, ?4, ?10, 0, ?5, ?4, ?6, ?7, ?8, ?9) "
         "ON CONFLICT(source, kind, monitor) DO UPDATE SET "
-        "time = max(time, excluded.time), na = 0, score = excluded.score, "
-        "sample_time = excluded.sample_time, reason = excluded.reason, "
-        "ke_status = excluded.ke_status, ntp_status = excluded.ntp_status, "
+        "na = CASE WHEN excluded.time >= time OR time > ?11 THEN 0 ELSE na END, "
+        "interval = CASE WHEN excluded.time >= time OR time > ?11 "
+        "  THEN excluded.interval ELSE interval END, "
+        "time = CASE WHEN excluded.time >= time OR time > ?11 "
+        "  THEN excluded.time ELSE time END, "
+        "score = excluded.score, sample_time = excluded.sample_time, "
+        "reason = excluded.reason, ke_status = excluded.ke_status, "
+        "ntp_status = excluded.ntp_status, "
         "cert_not_after = coalesce(excluded.cert_not_after, cert_not_after)",
-    [ST_SCORE_NA] = "INSERT INTO scores(source, kind, monitor, time, na) "
-                    "VALUES(?1, ?2, ?3, ?4, 1) "
+    [ST_SCORE_NA] = "INSERT INTO scores(source, kind, monitor, time, interval, na) "
+                    "VALUES(?1, ?2, ?3, ?4, ?5, 1) "
                     "ON CONFLICT(source, kind, monitor) DO UPDATE SET "
-                    "time = excluded.time, na = 1 WHERE excluded.time >= time",
-    [ST_SCORES_OF_SOURCE] = "SELECT sc.kind, sc.monitor, sc.time, sc.na, sc.score, "
-                            "sc.sample_time, sc.reason, "
-                            "sc.ke_status, sc.ntp_status, sc.cert_not_after, m.name "
+                    "time = excluded.time, interval = excluded.interval, na = 1 "
+                    "WHERE excluded.time >= time OR time > ?6",
+    [ST_SCORES_OF_SOURCE] = "SELECT " SCORE_COLS_SC ", m.name "
                             "FROM scores sc JOIN monitors m ON m.id = sc.monitor "
                             "WHERE sc.source = ?1 ORDER BY sc.kind, sc.monitor",
     [ST_SAMPLES_PAGE] = "SELECT " SAMPLE_ROW_COLS " FROM samples "
@@ -233,15 +281,21 @@ static const char *const stmt_sql[ST_COUNT] = {
         "d.json FROM samples s JOIN sample_details d ON d.id = s.detail "
         "WHERE s.id = ?1",
     [ST_SAMPLE_COUNT] = "SELECT count(*) FROM samples",
+    [ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+    [ST_META_MAX] = "INSERT INTO meta(key, value) VALUES(?1, ?2) "
+                    "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)",
 
+    /* Retention: the oldest rows are a range at the front of samples. */
     [ST_FOLD_SELECT] = "SELECT id, source, kind, monitor, time, reason, offset1, delay1, "
-                       "offset2, delay2, score FROM samples WHERE time < ?1 "
-                       "ORDER BY time LIMIT ?2",
+                       "offset2, delay2, score FROM samples WHERE id < ?1 * 1048576 "
+                       "ORDER BY id LIMIT ?2",
     [ST_HOURLY_UPSERT] =
         "INSERT INTO hourly(source, kind, monitor, hour, count, n_measured, offset_min, "
-        "offset_sum, offset_max, delay_min, delay_sum, delay_max, last_score, last_time) "
-        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
-        "ON CONFLICT(source, kind, monitor, hour) DO UPDATE SET "
+        "offset_sum, offset_max, delay_min, delay_sum, delay_max, last_score, last_time, "
+        HOURLY_REASON_COLS ") "
+        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+        "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25) "
+        "ON CONFLICT(source, hour, kind, monitor) DO UPDATE SET "
         "count = count + excluded.count, n_measured = n_measured + excluded.n_measured, "
         "offset_min = CASE WHEN offset_min IS NULL OR excluded.offset_min < offset_min "
         "  THEN excluded.offset_min ELSE offset_min END, "
@@ -252,34 +306,49 @@ static const char *const stmt_sql[ST_COUNT] = {
         "  THEN excluded.delay_min ELSE delay_min END, "
         "delay_max = CASE WHEN delay_max IS NULL OR excluded.delay_max > delay_max "
         "  THEN excluded.delay_max ELSE delay_max END, "
-        "delay_sum = delay_sum + excluded.delay_sum, "
+        "delay_sum = delay_sum + excluded.delay_sum, " HOURLY_REASON_ADD("n_monitor_fault")
+            HOURLY_REASON_ADD("n_kod_deny") HOURLY_REASON_ADD("n_kod_rate")
+                HOURLY_REASON_ADD("n_ke_failed") HOURLY_REASON_ADD("n_ntp_timeout")
+                    HOURLY_REASON_ADD("n_ntp_failed") HOURLY_REASON_ADD("n_unsynchronized")
+                        HOURLY_REASON_ADD("n_offset_over_3s")
+                            HOURLY_REASON_ADD("n_stratum_too_high")
+                                HOURLY_REASON_ADD("n_offset")
+                                    HOURLY_REASON_ADD("n_cookies_short")
         "last_score = CASE WHEN excluded.last_time IS NOT NULL AND "
         "  (last_time IS NULL OR excluded.last_time >= last_time) "
         "  THEN excluded.last_score ELSE last_score END, "
         "last_time = CASE WHEN excluded.last_time IS NOT NULL AND "
         "  (last_time IS NULL OR excluded.last_time >= last_time) "
         "  THEN excluded.last_time ELSE last_time END",
-    [ST_HOURLY_REASON_UPSERT] =
-        "INSERT INTO hourly_reasons(source, kind, monitor, hour, reason, count) "
-        "VALUES(?1, ?2, ?3, ?4, ?5, ?6) "
-        "ON CONFLICT(source, kind, monitor, hour, reason) DO UPDATE SET "
-        "count = count + excluded.count",
-    [ST_SAMPLE_DELETE] = "DELETE FROM samples WHERE id = ?1",
+    [ST_SAMPLE_DELETE_TO] = "DELETE FROM samples WHERE id <= ?1",
+    /* Details no remaining sample can use: the epochs before the oldest
+       sample's (the front of samples, so no scan). */
     [ST_DETAILS_GC] =
         "DELETE FROM sample_details WHERE id IN (SELECT id FROM sample_details "
-        "WHERE epoch < coalesce((SELECT min(time) FROM samples) / ?1, "
-        "9223372036854775807) LIMIT ?2)",
+        "WHERE epoch < coalesce((SELECT id FROM samples ORDER BY id LIMIT 1) "
+        "/ 1048576 / ?1, 9223372036854775807) LIMIT ?2)",
+    /* The newest ?5 hours of a source since ?4: a range of the key, read
+       backwards from the newest, so old hours are never visited. */
     [ST_HOURLY_LIST] =
         "SELECT source, kind, monitor, hour, count, n_measured, offset_min, "
-        "offset_sum, offset_max, delay_min, delay_sum, delay_max, last_score "
-        "FROM hourly WHERE source = ?1 AND (?2 < 0 OR kind = ?2) "
-        "AND (?3 < 0 OR monitor = ?3) AND hour >= ?4 "
-        "ORDER BY hour, kind, monitor",
-    [ST_HOURLY_REASONS] = "SELECT reason, count FROM hourly_reasons WHERE source = ?1 "
-                          "AND kind = ?2 AND monitor = ?3 AND hour = ?4",
+        "offset_sum, offset_max, delay_min, delay_sum, delay_max, last_score, "
+        HOURLY_REASON_COLS " FROM hourly WHERE source = ?1 AND hour >= ?4 "
+        "AND (?2 < 0 OR kind = ?2) AND (?3 < 0 OR monitor = ?3) "
+        "ORDER BY hour DESC, kind DESC, monitor DESC LIMIT ?5",
 };
 
 /* ---- helpers -------------------------------------------------------------------- */
+
+_Static_assert((1 << DB_ID_SHIFT) == 1048576, "the SQL above spells 2^DB_ID_SHIFT");
+
+#define NEWER_FMT                                                                        \
+    "database schema version %d is newer than this program's %d: "                       \
+    "refusing to open it (run a newer ntspool)"
+
+/* Page cache and page size: see bench/bench_db.c for the measurements. */
+#define DB_PAGE_SIZE        "4096"
+#define DB_CACHE_KIB        "-65536"
+#define DB_CHECKPOINT_PAGES "40000"
 
 static void seterr(char **err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -422,10 +491,22 @@ static int
 configure(sqlite3 *h, char **err)
 {
     sqlite3_stmt *s = NULL;
-    int ok;
+    int ok, version = 0;
 
     sqlite3_busy_timeout(h, DB_BUSY_TIMEOUT_MS);
     sqlite3_extended_result_codes(h, 1);
+    /* The version first: a database of a newer program is refused before
+       anything here writes to it (switching it to WAL would). */
+    if (read_int(h, "PRAGMA user_version", &version, err) < 0)
+        return -1;
+    if (version > DB_SCHEMA_VERSION) {
+        seterr(err, NEWER_FMT, version, DB_SCHEMA_VERSION);
+        return -1;
+    }
+    /* Only a new, empty database takes a page size (WAL fixes it at the
+       first write); see bench/bench_db.c for the measurements. */
+    if (run_script(h, "PRAGMA page_size=" DB_PAGE_SIZE, err) < 0)
+        return -1;
     if (sqlite3_prepare_v2(h, "PRAGMA journal_mode=WAL", -1, &s, NULL) != SQLITE_OK) {
         seterr(err, "%s", sqlite3_errmsg(h));
         return -1;
@@ -440,12 +521,15 @@ configure(sqlite3 *h, char **err)
     return run_script(h,
                       "PRAGMA synchronous=NORMAL;"
                       "PRAGMA foreign_keys=ON;"
-                      "PRAGMA cache_size=-65536;"
+                      "PRAGMA cache_size=" DB_CACHE_KIB ";"
                       "PRAGMA temp_store=MEMORY;"
-                      /* Checkpoint every ~40 MB of WAL rather than 4 MB: the
-                         hot pages (scores, index fronts) are rewritten in the
-                         main file ten times less often; 2x the batch rate. */
-                      "PRAGMA wal_autocheckpoint=10000;"
+                      /* Checkpoint every ~160 MB of WAL rather than 4 MB: a
+                         checkpoint writes back (and fsyncs) the hot pages,
+                         whose number hardly grows with the WAL (scores, the
+                         per-source index ends), so fewer, larger ones cost
+                         far less per sample: 10,000 pages halves the store
+                         rate of 40,000 at 2M samples (bench/bench_db.c). */
+                      "PRAGMA wal_autocheckpoint=" DB_CHECKPOINT_PAGES ";"
                       "PRAGMA mmap_size=268435456;",
                       err);
 }
@@ -462,10 +546,7 @@ migrate(sqlite3 *h, int target, char **err)
     if (read_int(h, "PRAGMA user_version", &version, err) < 0)
         goto fail;
     if (version > DB_SCHEMA_VERSION) {
-        seterr(err,
-               "database schema version %d is newer than this program's %d: "
-               "refusing to open it (run a newer ntspool)",
-               version, DB_SCHEMA_VERSION);
+        seterr(err, NEWER_FMT, version, DB_SCHEMA_VERSION);
         goto fail;
     }
     for (int v = version; v < target; v++) {
@@ -577,6 +658,34 @@ db_close(struct db *db)
     if (db->h && sqlite3_close(db->h) != SQLITE_OK)
         log_err("db: close: %s", sqlite3_errmsg(db->h));
     free(db);
+}
+
+int
+db_meta_get(struct db *db, const char *key, int64_t *value)
+{
+    sqlite3_stmt *s = db_stmt(db, ST_META_GET);
+    int rc;
+
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *value = sqlite3_column_int64(s, 0);
+    else if (rc != SQLITE_DONE)
+        db_log_error(db, "meta get");
+    db_stmt_done(db, s);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+void
+db_counters(struct db *db, struct db_counters *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (int i = 0; i < ST_COUNT; i++) {
+        out->statements += sqlite3_stmt_status(db->st[i], SQLITE_STMTSTATUS_RUN, 0);
+        out->fullscan_steps +=
+            sqlite3_stmt_status(db->st[i], SQLITE_STMTSTATUS_FULLSCAN_STEP, 0);
+        out->vm_steps += sqlite3_stmt_status(db->st[i], SQLITE_STMTSTATUS_VM_STEP, 0);
+    }
 }
 
 int
@@ -893,33 +1002,41 @@ db_api_token_add(struct db *db, int64_t user, const char *name,
     return 0;
 }
 
+struct token_row {
+    int64_t id, user, last_used;
+};
+
+static void
+fill_token(sqlite3_stmt *s, void *arg)
+{
+    struct token_row *t = arg;
+
+    t->id = sqlite3_column_int64(s, 0);
+    t->user = sqlite3_column_int64(s, 1);
+    t->last_used = sqlite3_column_int64(s, 2); /* NULL (never) reads as 0 */
+}
+
 int
 db_api_token_user(struct db *db, const unsigned char hash[DB_HASH_LEN], int64_t now,
                   int64_t *user)
 {
     sqlite3_stmt *s = db_stmt(db, ST_APITOK_USER);
+    struct token_row t;
     int rc;
 
     sqlite3_bind_blob(s, 1, hash, DB_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, now);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        *user = sqlite3_column_int64(s, 0);
-        /* The RETURNING row must be stepped to completion to apply. */
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-            ;
-        if (rc != SQLITE_DONE) {
-            db_log_error(db, "api token");
-            db_stmt_done(db, s);
-            return -1;
-        }
-        db_stmt_done(db, s);
+    rc = db_lookup(db, s, "api token", fill_token, &t);
+    if (rc <= 0)
+        return rc;
+    *user = t.user;
+    /* A write per request would make every API read a write transaction;
+       last_used only needs minute precision. */
+    if (t.last_used != 0 && now - t.last_used < DB_TOUCH_INTERVAL)
         return 1;
-    }
-    if (rc != SQLITE_DONE)
-        db_log_error(db, "api token");
-    db_stmt_done(db, s);
-    return rc == SQLITE_DONE ? 0 : -1;
+    s = db_stmt(db, ST_APITOK_TOUCH);
+    sqlite3_bind_int64(s, 1, t.id);
+    sqlite3_bind_int64(s, 2, now);
+    return db_exec_stmt(db, s, "api token touch") < 0 ? -1 : 1;
 }
 
 int
@@ -1140,6 +1257,8 @@ db_monitor_auth(struct db *db, const char *key, int64_t now, struct db_monitor *
     db_stmt_done(db, s);
     if (!match || out->status != DB_MONITOR_ACTIVE)
         return 0;
+    if (out->last_seen != 0 && now - out->last_seen < DB_TOUCH_INTERVAL)
+        return 1;
     s = db_stmt(db, ST_MON_TOUCH);
     sqlite3_bind_int64(s, 1, out->id);
     sqlite3_bind_int64(s, 2, now);

@@ -13,7 +13,7 @@
  * upserts the latest score per (source, kind, monitor), all in one
  * transaction.  Scoring reads one row of the latest-score table, never the
  * history.  Retention folds old samples into hourly aggregates in bounded
- * chunks (db_fold_old_samples).
+ * chunks within a time budget (db_fold_old_samples).
  *
  * Return conventions: 0 ok / -1 error (logged with log_err) unless stated;
  * lookups return 1 found, 0 not found, -1 error. */
@@ -33,7 +33,12 @@ struct db; /* opaque */
 
 #define DB_SCHEMA_VERSION  3  /* the version this program writes */
 #define DB_RETENTION_DAYS  15 /* default raw-sample retention */
+#define DB_DETAIL_EPOCH    (7 * 86400) /* s: the shared part of results is stored
+                                          once per epoch of sample time; retention
+                                          drops epochs older than the oldest sample */
 #define DB_BUSY_TIMEOUT_MS 5000
+#define DB_TOUCH_INTERVAL  60 /* s: last_seen / last_used are refreshed at most this
+                                 often, so authenticating is not a write each time */
 #define DB_SECRET_LEN      32 /* base secret of the tokens */
 #define DB_TOKEN_LEN       64 /* hex SHA3-256 */
 #define DB_RANDOMIZER_LEN  22
@@ -77,9 +82,15 @@ int db_rollback(struct db *db);
 
 /* ---- secrets, tokens, hashes (db/token.c) --------------------------------------- */
 
-/* Read the base secret from path; at first start create it with mode 0600
-   (O_CREAT|O_EXCL) from 32 random bytes.  A file of the wrong size, or one
-   readable by group or others, is refused.  0 / -1 with *err (malloc'd). */
+/* Read the base secret from path; at first start create it from 32 random
+   bytes, atomically and durably: written and fsynced in a temporary file
+   (mode 0600) of the same directory, linked to path (when another process won
+   the race, its secret is read instead), and the directory fsynced, so no
+   reader ever sees a partial file and a power cut cannot silently replace the
+   secret (which would change every token).  What is read must be a regular
+   file (a symlink is not followed) owned by the effective user, without group
+   or other permission bits, of exactly DB_SECRET_LEN bytes; anything else is
+   refused.  0 / -1 with *err (malloc'd). */
 int db_secret_load(const char *path, unsigned char secret[DB_SECRET_LEN], char **err);
 
 /* NTS.md section 2: lowercase hex SHA3-256(secret || uuid || randomizer).
@@ -135,7 +146,8 @@ int db_sessions_expire(struct db *db, int64_t now);
 
 int db_api_token_add(struct db *db, int64_t user, const char *name,
                      const unsigned char hash[DB_HASH_LEN], int64_t now, int64_t *id);
-/* 1 and *user when the token hash is known (last_used set to now). */
+/* 1 and *user when the token hash is known (last_used set to now when it is
+   DB_TOUCH_INTERVAL or more behind). */
 int db_api_token_user(struct db *db, const unsigned char hash[DB_HASH_LEN], int64_t now,
                       int64_t *user);
 int db_api_token_delete(struct db *db, int64_t id, int64_t user); /* 1/0/-1 */
@@ -195,7 +207,8 @@ struct db_monitor {
 int db_monitor_add(struct db *db, const char *name, const char *key, int64_t now,
                    int64_t *id);
 /* Authenticate a bearer key: 1 and *out for an active monitor with that key
-   (the hashes compared in constant time), 0 otherwise.  Sets last_seen. */
+   (the hashes compared in constant time), 0 otherwise.  Sets last_seen to now
+   when it is DB_TOUCH_INTERVAL or more behind. */
 int db_monitor_auth(struct db *db, const char *key, int64_t now, struct db_monitor *out);
 int db_monitor_set_status(struct db *db, int64_t id, enum db_monitor_status st);
 int db_monitors_list(struct db *db, struct db_monitor **out, size_t *n);
@@ -209,7 +222,10 @@ struct db_sample {
     int64_t monitor;                /* monitors.id */
     const struct probe_result *res; /* borrowed; kind and family pick the kind */
     double clock_error;             /* the monitor's |clock error| in s, NAN when
-                                               unsynchronised; 0 when it does not say */
+                                       unsynchronised; 0 when it does not say */
+    int interval;                   /* the monitor's probe interval for this source
+                                       and kind, s (it may probe a source at or
+                                       below -90 less often); <= 0: the default */
 };
 
 /* What happened to each sample of a batch. */
@@ -219,33 +235,47 @@ enum db_outcome {
     DB_DISCARDED = 2, /* stored, rule 1: no step, score unchanged */
     DB_LATE = 3,      /* stored with its step, but older than the
                                                latest scored sample: score unchanged */
-    DB_INVALID = 4,   /* unknown kind/family: not stored */
+    DB_INVALID = 4,   /* unknown kind/family, negative time: not stored */
+    DB_FUTURE = 5,    /* dated more than SCORE_FUTURE_SKEW after now: the
+                         monitor's clock is wrong (rule 1); not stored */
+    DB_TOO_OLD = 6,   /* older than the retention window, or than what retention
+                         already folded: not stored (see db_store_samples) */
 };
 
 struct db_stored {
     enum db_outcome outcome;
-    int64_t id; /* samples.id, 0 unless stored */
+    int64_t id; /* samples.id, 0 unless stored: time-ordered, start time * 2^20
+                   plus a count within that second */
     enum score_kind kind;
     enum probe_reason reason;
     double step;  /* NAN when discarded */
     double score; /* the new score; NAN when unchanged */
 };
 
-/* Store n samples in one transaction: insert each (a sample already stored,
-   same monitor, source, kind and start time in s, is ignored), compute its
-   step with score_step_of_clock and its new score from the latest-score
-   table with score_update, and upsert that table.  A discarded sample (rule
-   1) or a late one is stored but leaves the score and the monitor's
-   freshness alone.  out (may be NULL) gets n entries.  An unknown source or
-   monitor id fails the call; on any error nothing of the batch is stored.
-   One writer process per database file (the service). */
-int db_store_samples(struct db *db, const struct db_sample *s, size_t n,
+/* Store n samples in one transaction at time `now` (the service's clock):
+   insert each (a sample already stored, same monitor, source, kind and start
+   time in s, is ignored), compute its step with score_step_of_clock and its
+   new score from the latest-score table with score_update, and upsert that
+   table.  A discarded sample (rule 1) or a late one is stored but leaves the
+   score and the monitor's freshness alone.  Not stored at all: a sample dated
+   more than SCORE_FUTURE_SKEW after now (DB_FUTURE: stored, it would head
+   every newest-first page until its time came, and scoring it would freeze
+   the score), and one older than DB_RETENTION_DAYS before now or than the
+   latest fold cutoff (DB_TOO_OLD: retention may have folded it already, and a
+   retried batch must not count twice in the hourly aggregates).  out (may be
+   NULL) gets n entries.  An unknown source or monitor id fails the call; on
+   any error nothing of the batch is stored.  One writer process per database
+   file (the service). */
+int db_store_samples(struct db *db, const struct db_sample *s, size_t n, int64_t now,
                      struct db_stored *out);
 
-/* Record that `monitor` found no address of the kind's family for source at
-   time: the kind is "not applicable" while the fresh monitors say so. */
+/* Record that `monitor`, probing every `interval` s (<= 0: the default),
+   found no address of the kind's family for source at time: the kind is "not
+   applicable" while the fresh monitors say so.  0 recorded (or older than the
+   monitor's latest report: nothing to do), 1 refused as dated more than
+   SCORE_FUTURE_SKEW after now, -1 error. */
 int db_store_not_applicable(struct db *db, int64_t source, enum score_kind kind,
-                            int64_t monitor, int64_t time);
+                            int64_t monitor, int64_t time, int interval, int64_t now);
 
 /* The current state of one source: per kind, the median of the fresh
    monitors, and the in-pool verdict with its human reason. */
@@ -264,12 +294,14 @@ struct db_source_status {
     int64_t cert_not_after;     /* of the latest certificate seen; 0 unknown */
 };
 
-/* The status of one active source at now (interval <= 0: the default). 1/0/-1. */
-int db_source_status(struct db *db, int64_t source, int64_t now, int interval,
+/* The status of one active source at now (each monitor fresh by the interval
+   it reported with). 1/0/-1. */
+int db_source_status(struct db *db, int64_t source, int64_t now,
                      struct db_source_status *out);
 /* The active sources of an owner (owner < 0: all), ordered by id, with their
-   status.  *out malloc'd, caller frees. */
-int db_sources_of_owner(struct db *db, int64_t owner, int64_t now, int interval,
+   status: one query (sources joined with their score rows), whatever the
+   number of sources.  *out malloc'd, caller frees. */
+int db_sources_of_owner(struct db *db, int64_t owner, int64_t now,
                         struct db_source_status **out, size_t *n);
 
 /* The latest score of each monitor for a source, for the details page. */
@@ -280,7 +312,7 @@ struct db_monitor_score {
     struct score_monitor m;
     bool fresh;
 };
-int db_source_monitor_scores(struct db *db, int64_t source, int64_t now, int interval,
+int db_source_monitor_scores(struct db *db, int64_t source, int64_t now,
                              struct db_monitor_score **out, size_t *n);
 
 /* A stored sample as the history and the samples pages see it. */
@@ -323,16 +355,36 @@ int db_recent_samples(struct db *db, const struct db_sample_query *q,
    (new reference, caller decrefs); NULL when not found or on error. */
 json_t *db_sample_json(struct db *db, int64_t id);
 
-/* Number of raw samples stored (for tests, metrics). -1 on error. */
+/* Number of raw samples stored, -1 on error.  A full scan of samples (tens of
+   millions of rows at scale): for tests and tools, not for /metrics. */
 int64_t db_sample_count(struct db *db);
+
+/* Work counters of the connection, summed over its prepared statements since
+   db_open (sqlite3_stmt_status): for tests and metrics. */
+struct db_counters {
+    int64_t statements;     /* statement runs */
+    int64_t fullscan_steps; /* rows stepped through by full table scans */
+    int64_t vm_steps;       /* virtual machine steps: the work done */
+};
+void db_counters(struct db *db, struct db_counters *out);
 
 /* ---- retention (db/retention.c) ------------------------------------------------- */
 
 /* Fold raw samples older than `days` days before now (days <= 0: the
-   default) into hourly aggregates and delete them: at most max_rows, oldest
-   first, in one short transaction.  Returns rows folded (0: nothing left to
-   fold), or -1.  Call repeatedly (e.g. each second) until it returns 0. */
-int db_fold_old_samples(struct db *db, int64_t now, int days, int max_rows);
+   default) into hourly aggregates and delete them, oldest first, in one
+   short transaction: at most max_rows (<= 0: DB_FOLD_MAX_ROWS), in steps of
+   DB_FOLD_STEP_ROWS while the call is within its budget of budget_ms (<= 0:
+   DB_FOLD_BUDGET_MS), commit included (at least one step is always done);
+   what is left of the budget drops detail rows no sample uses any more.
+   From then on, samples older than the cutoff are refused (DB_TOO_OLD).
+   Returns rows folded (0: nothing left to fold), or -1.  Call it from the
+   event loop again soon while it returns more than 0 (it keeps up with ten
+   monitors at one call every 100 ms), else e.g. once a minute. */
+#define DB_FOLD_MAX_ROWS  2000
+#define DB_FOLD_STEP_ROWS 100
+#define DB_FOLD_BUDGET_MS 5
+int db_fold_old_samples(struct db *db, int64_t now, int days, int max_rows,
+                        int budget_ms);
 
 /* One hourly aggregate of one (source, kind, monitor). */
 struct db_hourly {
@@ -348,10 +400,12 @@ struct db_hourly {
     double last_score; /* NAN when no scored sample */
 };
 
-/* The hourly aggregates of a source since `since` (kind/monitor -1: all),
-   oldest first.  *out malloc'd, caller frees. */
+/* The newest `limit` (0: all) hourly aggregates of a source since `since`
+   (kind/monitor -1: all), returned oldest first, reason counts included, in
+   one query; the work grows with the hours read, not with the source's
+   history.  *out malloc'd, caller frees. */
 int db_hourly_list(struct db *db, int64_t source, int kind, int64_t monitor,
-                   int64_t since, struct db_hourly **out, size_t *n);
+                   int64_t since, size_t limit, struct db_hourly **out, size_t *n);
 
 /* ---- the result as JSON (db/sample_json.c) -------------------------------------- */
 
@@ -362,7 +416,7 @@ json_t *db_result_to_json(const struct probe_result *r);
 
 /* Parse db_result_to_json's shape back into *r (absent fields keep the
    result_probe_init defaults).  0, or -1 when a required field is missing
-   or malformed. */
+   or malformed, or a code (kind, family, reason, statuses) is unknown. */
 int db_result_from_json(const json_t *j, struct probe_result *r);
 
 #endif

@@ -28,6 +28,7 @@ enum db_stmt {
     ST_SESSIONS_EXPIRE,
     ST_APITOK_ADD,
     ST_APITOK_USER,
+    ST_APITOK_TOUCH,
     ST_APITOK_DEL,
     /* time sources */
     ST_SRC_ADD,
@@ -36,7 +37,8 @@ enum db_stmt {
     ST_SRC_DEL,
     ST_SRC_REKEY,
     ST_SRC_ACTIVE,
-    ST_SRC_OF_OWNER,
+    ST_STATUS_OF_OWNER,
+    ST_STATUS_ALL,
     /* monitors */
     ST_MON_ADD,
     ST_MON_BY_HASH,
@@ -47,6 +49,7 @@ enum db_stmt {
     ST_DETAIL_GET,
     ST_DETAIL_ADD,
     ST_SCORE_GET,
+    ST_SAMPLE_LAST_ID,
     ST_SAMPLE_INSERT,
     ST_SCORE_UPSERT,
     ST_SCORE_NA,
@@ -54,14 +57,14 @@ enum db_stmt {
     ST_SAMPLES_PAGE,
     ST_SAMPLE_GET,
     ST_SAMPLE_COUNT,
+    ST_META_GET,
+    ST_META_MAX,
     /* retention */
     ST_FOLD_SELECT,
     ST_HOURLY_UPSERT,
-    ST_HOURLY_REASON_UPSERT,
-    ST_SAMPLE_DELETE,
+    ST_SAMPLE_DELETE_TO,
     ST_DETAILS_GC,
     ST_HOURLY_LIST,
-    ST_HOURLY_REASONS,
     ST_COUNT
 };
 
@@ -112,9 +115,16 @@ char *db_result_detail_text(const struct probe_result *r);
 /* The first 16 bytes of SHA-256(data): the key of a detail row. */
 int db_digest128(const void *data, size_t len, unsigned char out[16]);
 
-/* Detail rows are shared within an epoch of this many seconds of sample
-   time; retention drops the epochs older than the oldest sample. */
-#define DB_DETAIL_EPOCH (7 * 86400)
+/* A sample's id is its time * 2^DB_ID_SHIFT plus a counter within that
+   second, so id order is time order (samples.c). */
+#define DB_ID_SHIFT 20
+
+/* meta key of the fold horizon: the latest cutoff retention folded before;
+   samples older than it are refused (db/retention.c). */
+#define DB_META_FOLD_HORIZON "fold_horizon"
+
+/* A meta value: 1 and *value, 0 none, -1 error. */
+int db_meta_get(struct db *db, const char *key, int64_t *value);
 
 /* The offset, delay, stratum that represent a sample: those of the exchange
    with the smaller delay (the usual NTP choice). */

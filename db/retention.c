@@ -1,20 +1,26 @@
 /* retention.c - raw samples are kept DB_RETENTION_DAYS days, then folded
  * into hourly aggregates per (source, kind, monitor) that are kept for good
- * (PRODUCT.md "Scale").  Each call folds at most max_rows of the oldest
- * samples in one short transaction, so the service can call it from its
- * event loop (e.g. once a second) without stalling writers: a chunk of a few
- * thousand rows takes milliseconds.  An hour split across chunks is merged by
- * the upserts (counts and sums add, minima and maxima combine, the later
- * score wins), so the chunking never shows in the aggregates. */
+ * (PRODUCT.md "Scale").  The service calls db_fold_old_samples from its event
+ * loop, so one call is bounded twice: by rows, and by a time budget checked
+ * between steps of DB_FOLD_STEP_ROWS, all in one short transaction (an
+ * autocheckpoint that falls due in its commit is not part of the budget).  The
+ * oldest samples are a range at the front of the table (time-ordered ids, see
+ * samples.c), read and deleted as such; what costs is the per-source index,
+ * whose entries of the oldest samples are scattered over it (one page per
+ * sample, on a large database mostly not in the cache), hence the budget.
+ * An hour split across calls or steps is merged by the upsert (counts and
+ * sums add, minima and maxima combine, the later score wins), so the
+ * chunking never shows in the aggregates.  The cutoff of every fold is kept
+ * as the fold horizon: samples older than it are refused from then on, so a
+ * retried batch cannot be folded twice. */
 #include "db/db_int.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util/log.h"
-
-#define FOLD_DEFAULT_ROWS 2000
 
 struct fold_row {
     int64_t id, source, monitor, time, hour;
@@ -94,24 +100,13 @@ fold_group(struct db *db, const struct fold_row *rows, size_t n)
         sqlite3_bind_null(s, 14);
     else
         sqlite3_bind_int64(s, 14, last_time);
-    if (db_exec_stmt(db, s, "hourly upsert") < 0)
-        return -1;
-    for (int reason = PROBE_OK + 1; reason <= PROBE_COOKIES_SHORT; reason++) {
-        if (by_reason[reason] == 0)
-            continue;
-        s = db_stmt(db, ST_HOURLY_REASON_UPSERT);
-        sqlite3_bind_int64(s, 1, rows[0].source);
-        sqlite3_bind_int(s, 2, rows[0].kind);
-        sqlite3_bind_int64(s, 3, rows[0].monitor);
-        sqlite3_bind_int64(s, 4, rows[0].hour);
-        sqlite3_bind_int(s, 5, reason);
-        sqlite3_bind_int64(s, 6, by_reason[reason]);
-        if (db_exec_stmt(db, s, "hourly reason upsert") < 0)
-            return -1;
-    }
-    return 0;
+    /* ?15.. are the counts of reasons 1..PROBE_COOKIES_SHORT. */
+    for (int reason = PROBE_OK + 1; reason <= PROBE_COOKIES_SHORT; reason++)
+        sqlite3_bind_int64(s, 14 + reason, by_reason[reason]);
+    return db_exec_stmt(db, s, "hourly upsert");
 }
 
+/* Up to max_rows of the oldest samples before cutoff, in id order. */
 static int
 select_old(struct db *db, int64_t cutoff, int max_rows, struct fold_row *rows, size_t *n)
 {
@@ -147,20 +142,62 @@ select_old(struct db *db, int64_t cutoff, int max_rows, struct fold_row *rows, s
     return 0;
 }
 
-int
-db_fold_old_samples(struct db *db, int64_t now, int days, int max_rows)
+/* Fold and delete up to `max` of the oldest samples before cutoff; *n gets
+   how many. */
+static int
+fold_step(struct db *db, int64_t cutoff, int max, struct fold_row *rows, size_t *n)
 {
-    struct fold_row *rows;
-    int64_t cutoff;
-    size_t n = 0;
     sqlite3_stmt *s;
 
+    if (select_old(db, cutoff, max, rows, n) < 0)
+        return -1;
+    if (*n == 0)
+        return 0;
+    /* The selected rows are every row up to the last id, so one range
+       delete removes exactly them. */
+    s = db_stmt(db, ST_SAMPLE_DELETE_TO);
+    sqlite3_bind_int64(s, 1, rows[*n - 1].id);
+    if (db_exec_stmt(db, s, "sample delete") < 0)
+        return -1;
+    qsort(rows, *n, sizeof(*rows), cmp_row);
+    for (size_t i = 0, j; i < *n; i = j) {
+        for (j = i + 1; j < *n && same_group(&rows[i], &rows[j]); j++)
+            ;
+        if (fold_group(db, rows + i, j - i) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static double
+elapsed_ms(const struct timespec *t0)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+int
+db_fold_old_samples(struct db *db, int64_t now, int days, int max_rows, int budget_ms)
+{
+    struct fold_row *rows;
+    struct timespec t0;
+    int64_t cutoff;
+    size_t total = 0, n = 0;
+    int step;
+    sqlite3_stmt *s;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     if (days <= 0)
         days = DB_RETENTION_DAYS;
     if (max_rows <= 0)
-        max_rows = FOLD_DEFAULT_ROWS;
+        max_rows = DB_FOLD_MAX_ROWS;
+    if (budget_ms <= 0)
+        budget_ms = DB_FOLD_BUDGET_MS;
+    step = max_rows < DB_FOLD_STEP_ROWS ? max_rows : DB_FOLD_STEP_ROWS;
     cutoff = now - (int64_t)days * 86400;
-    rows = malloc((size_t)max_rows * sizeof(*rows));
+    rows = malloc((size_t)step * sizeof(*rows));
     if (!rows) {
         log_err("db: fold: out of memory");
         return -1;
@@ -169,33 +206,39 @@ db_fold_old_samples(struct db *db, int64_t now, int days, int max_rows)
         free(rows);
         return -1;
     }
-    if (select_old(db, cutoff, max_rows, rows, &n) < 0)
+    /* The horizon first: from this transaction on, samples before the
+       cutoff are refused, whether or not they were here to fold. */
+    s = db_stmt(db, ST_META_MAX);
+    sqlite3_bind_text(s, 1, DB_META_FOLD_HORIZON, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, cutoff);
+    if (db_exec_stmt(db, s, "fold horizon") < 0)
         goto fail;
-    qsort(rows, n, sizeof(*rows), cmp_row);
-    for (size_t i = 0, j; i < n; i = j) {
-        for (j = i + 1; j < n && same_group(&rows[i], &rows[j]); j++)
-            ;
-        if (fold_group(db, rows + i, j - i) < 0)
+    /* Steps stop at a third of the budget: the commit writes every page
+       they changed (about two per row: the sample's entry in the per-source
+       index and its hourly row, both scattered), which takes about twice as
+       long as the steps (bench/bench_db.c). */
+    do {
+        int want = max_rows - (int)total < step ? max_rows - (int)total : step;
+
+        if (fold_step(db, cutoff, want, rows, &n) < 0)
             goto fail;
-    }
-    for (size_t i = 0; i < n; i++) {
-        s = db_stmt(db, ST_SAMPLE_DELETE);
-        sqlite3_bind_int64(s, 1, rows[i].id);
-        if (db_exec_stmt(db, s, "sample delete") < 0)
+        total += n;
+    } while (n == (size_t)step && (int)total < max_rows &&
+             3 * elapsed_ms(&t0) < budget_ms);
+    /* Then details no remaining sample can use (see samples.c), in steps,
+       with what is left of the budget: at least one step per call, so that
+       they go even when there is no sample to fold. */
+    do {
+        s = db_stmt(db, ST_DETAILS_GC);
+        sqlite3_bind_int64(s, 1, DB_DETAIL_EPOCH);
+        sqlite3_bind_int(s, 2, step);
+        if (db_exec_stmt(db, s, "details gc") < 0)
             goto fail;
-    }
-    /* Details no remaining sample can use (see samples.c), in a bounded step. */
-    s = db_stmt(db, ST_DETAILS_GC);
-    sqlite3_bind_int64(s, 1, DB_DETAIL_EPOCH);
-    sqlite3_bind_int(s, 2, max_rows);
-    if (db_exec_stmt(db, s, "details gc") < 0)
-        goto fail;
-    if (db_tx_commit(db) < 0) {
-        free(rows);
-        return -1;
-    }
+    } while (sqlite3_changes(db->h) == step && 3 * elapsed_ms(&t0) < budget_ms);
     free(rows);
-    return (int)n;
+    if (db_tx_commit(db) < 0)
+        return -1;
+    return (int)total;
 fail:
     db_tx_rollback(db);
     free(rows);
@@ -206,6 +249,7 @@ static void
 fill_hourly(sqlite3_stmt *s, void *arg)
 {
     struct db_hourly *h = arg;
+    int64_t other = 0;
 
     h->source = sqlite3_column_int64(s, 0);
     h->kind = (enum score_kind)sqlite3_column_int(s, 1);
@@ -222,11 +266,17 @@ fill_hourly(sqlite3_stmt *s, void *arg)
         h->n_measured ? sqlite3_column_double(s, 10) / (double)h->n_measured : NAN;
     h->delay_max = db_column_real(s, 11);
     h->last_score = db_column_real(s, 12);
+    /* Columns 13.. are the counts of reasons 1..PROBE_COOKIES_SHORT. */
+    for (int reason = PROBE_OK + 1; reason <= PROBE_COOKIES_SHORT; reason++) {
+        h->by_reason[reason] = sqlite3_column_int64(s, 12 + reason);
+        other += h->by_reason[reason];
+    }
+    h->by_reason[PROBE_OK] = h->count - other;
 }
 
 int
 db_hourly_list(struct db *db, int64_t source, int kind, int64_t monitor, int64_t since,
-               struct db_hourly **out, size_t *n)
+               size_t limit, struct db_hourly **out, size_t *n)
 {
     sqlite3_stmt *s = db_stmt(db, ST_HOURLY_LIST);
     void *v;
@@ -235,37 +285,15 @@ db_hourly_list(struct db *db, int64_t source, int kind, int64_t monitor, int64_t
     sqlite3_bind_int(s, 2, kind);
     sqlite3_bind_int64(s, 3, monitor);
     sqlite3_bind_int64(s, 4, since);
+    sqlite3_bind_int64(s, 5, limit > 0 && limit < INT64_MAX ? (sqlite3_int64)limit : -1);
     if (db_collect(db, s, "hourly", sizeof(**out), fill_hourly, &v, n) < 0)
         return -1;
     *out = v;
-    for (size_t i = 0; i < *n; i++) {
-        struct db_hourly *h = &(*out)[i];
-        int64_t other = 0;
-        int rc;
-
-        s = db_stmt(db, ST_HOURLY_REASONS);
-        sqlite3_bind_int64(s, 1, h->source);
-        sqlite3_bind_int(s, 2, (int)h->kind);
-        sqlite3_bind_int64(s, 3, h->monitor);
-        sqlite3_bind_int64(s, 4, h->hour);
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-            int reason = sqlite3_column_int(s, 0);
-            int64_t c = sqlite3_column_int64(s, 1);
-
-            if (reason > PROBE_OK && reason <= PROBE_COOKIES_SHORT) {
-                h->by_reason[reason] = c;
-                other += c;
-            }
-        }
-        db_stmt_done(db, s);
-        if (rc != SQLITE_DONE) {
-            db_log_error(db, "hourly reasons");
-            free(*out);
-            *out = NULL;
-            *n = 0;
-            return -1;
-        }
-        h->by_reason[PROBE_OK] = h->count - other;
+    /* Read newest first (so the limit keeps the newest): turn it around. */
+    for (size_t i = 0; i < *n / 2; i++) {
+        struct db_hourly t = (*out)[i];
+        (*out)[i] = (*out)[*n - 1 - i];
+        (*out)[*n - 1 - i] = t;
     }
     return 0;
 }

@@ -15,7 +15,9 @@
 #include <time.h>
 
 /* Set key to a new value unless the value is NULL (allocation failure is
-   reported by the caller's final check of `ok`). */
+   reported by the caller's final check of `ok`).  The object takes v even
+   when this fails (jansson frees it then), so v must be complete: attach a
+   child only once it is fully built, and never touch it afterwards. */
 static void
 put(json_t *o, const char *key, json_t *v, bool *ok)
 {
@@ -84,7 +86,6 @@ ke_json(const struct probe_result *r, bool full, bool *ok)
         json_t *tls = json_object();
         char when[32];
 
-        put(o, "tls", tls, ok);
         if (tls) {
             put_str(tls, "version", k->tls_version, ok);
             put_str(tls, "cipher", k->cipher, ok);
@@ -100,6 +101,7 @@ ke_json(const struct probe_result *r, bool full, bool *ok)
                         json_integer((k->not_after - r->start_time) / 86400), ok);
             }
         }
+        put(o, "tls", tls, ok);
     }
     if (k->next_protocol >= 0)
         put(o, "next_protocol", json_integer(k->next_protocol), ok);
@@ -119,22 +121,22 @@ ke_json(const struct probe_result *r, bool full, bool *ok)
     if (k->n_supported_aeads >= 0) {
         json_t *a = json_array();
 
-        put(o, "supported_aeads", a, ok);
         for (int i = 0; a && i < k->n_supported_aeads && i < RESULT_MAX_SUPPORTED; i++) {
             json_t *pair = json_pack("[ii]", (json_int_t)k->supported_aeads[i].id,
                                      (json_int_t)k->supported_aeads[i].key_length);
             if (!pair || json_array_append_new(a, pair) != 0)
                 *ok = false;
         }
+        put(o, "supported_aeads", a, ok);
     }
     if (k->n_supported_protocols >= 0) {
         json_t *a = json_array();
 
-        put(o, "supported_protocols", a, ok);
         for (int i = 0; a && i < k->n_supported_protocols && i < RESULT_MAX_SUPPORTED;
              i++)
             if (json_array_append_new(a, json_integer(k->supported_protocols[i])) != 0)
                 *ok = false;
+        put(o, "supported_protocols", a, ok);
     }
     return o;
 }
@@ -410,7 +412,12 @@ db_result_from_json(const json_t *j, struct probe_result *r)
     buf[0] = '\0';
     if (get_str(j, "family", buf, sizeof(buf)) < 0)
         return -1;
-    r->family = strcmp(buf, "v4") == 0 ? 4 : strcmp(buf, "v6") == 0 ? 6 : 0;
+    if (strcmp(buf, "v4") == 0)
+        r->family = 4;
+    else if (strcmp(buf, "v6") == 0)
+        r->family = 6;
+    else if (buf[0]) /* absent: the default; anything else is not ours */
+        return -1;
     if (get_str(j, "address", r->address, sizeof(r->address)) < 0 ||
         get_real(j, "step", &r->step) < 0)
         return -1;
@@ -418,9 +425,16 @@ db_result_from_json(const json_t *j, struct probe_result *r)
     buf[0] = '\0';
     if (get_str(j, "reason", buf, sizeof(buf)) < 0)
         return -1;
-    for (int i = PROBE_OK; i <= PROBE_COOKIES_SHORT; i++)
-        if (strcmp(buf, result_probe_reason_str((enum probe_reason)i)) == 0)
-            r->reason = (enum probe_reason)i;
+    if (buf[0]) {
+        int i = PROBE_OK;
+
+        while (i <= PROBE_COOKIES_SHORT &&
+               strcmp(buf, result_probe_reason_str((enum probe_reason)i)) != 0)
+            i++;
+        if (i > PROBE_COOKIES_SHORT)
+            return -1;
+        r->reason = (enum probe_reason)i;
+    }
     v = json_object_get(j, "ke");
     if (!v || ke_parse(v, &r->ke) < 0)
         return -1;

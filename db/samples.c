@@ -7,17 +7,27 @@
  *   - the volatile numbers (offsets, delays, root delay/dispersion,
  *     durations) and the indexed facts go into typed columns of samples;
  *   - the rest, the result JSON with those fields removed, is stored once in
- *     sample_details and shared by every sample with the same text.
+ *     sample_details and shared by every sample with the same text (found by
+ *     a fingerprint of the result, see detail_fingerprint).
  * db_sample_json() puts the two back together, so the full result stays
  * retrievable.  Detail rows are shared within an epoch of sample time (a
  * week): a row is written once per combination and epoch and never updated,
  * and retention drops the epochs older than the oldest remaining sample, so
  * no index on samples.detail and no per-sample bookkeeping is needed.
  *
+ * Ids are time-ordered: time * 2^DB_ID_SHIFT plus a counter within the
+ * second (the next free one, looked up at the right edge of the table, where
+ * samples arrive).  So the table is kept in time order by its own key:
+ * retention takes the oldest samples as a range at its front and needs no
+ * index on time, which every insert would otherwise pay for.
+ *
  * Scoring: the previous score comes from the scores table (one row per
  * source, kind, monitor), the step and the update from scorer/ (pure); both
  * happen inside the batch's transaction, so a score never misses or doubles
- * a stored sample, even with another writer on the file. */
+ * a stored sample, even with another writer on the file.  Dates are checked
+ * against the service's clock first: a monitor whose clock runs ahead must
+ * not be able to freeze a score (rule 1), and a sample older than what
+ * retention folded must not be counted twice. */
 #include "db/db_int.h"
 
 #include <math.h>
@@ -82,48 +92,73 @@ column_short(sqlite3_stmt *s, int i)
                : sqlite3_column_int64(s, i) / 65536.0;
 }
 
+/* The fingerprint of what r's detail text is made of: a digest of the whole
+   result with the volatile fields (those only the full JSON has, see
+   sample_json.c) zeroed.  Hashing the struct rather than the text saves
+   building the JSON of every sample (a third of the time of a store) when,
+   as for almost every probe, the detail is already stored.  Whatever else
+   differs between two results (unused bytes, fields the text leaves out)
+   only makes two rows of one text, never one row for two texts: a field
+   zeroed here must never reach the detail text. */
+static int
+detail_fingerprint(const struct probe_result *r, unsigned char fp[16])
+{
+    struct probe_result c = *r;
+
+    c.start_time = 0;
+    c.start_time_frac = 0;
+    c.step = 0;
+    c.ke.duration = c.ke.connect_time = c.ke.handshake_time = 0;
+    for (int i = 0; i < RESULT_NTP_EXCHANGES; i++) {
+        struct ntp_result *x = &c.ntp[i];
+
+        x->t1 = x->t2 = x->t3 = x->t4 = 0;
+        x->offset = x->delay = x->root_delay = x->root_dispersion = 0;
+    }
+    return db_digest128(&c, sizeof(c), fp);
+}
+
 /* The shared detail row of r in its epoch, added when new; *id set. */
 static int
 detail_id(struct db *db, const struct probe_result *r, int64_t *id)
 {
     sqlite3_stmt *s = db_stmt(db, ST_DETAIL_GET);
     int64_t epoch = r->start_time / DB_DETAIL_EPOCH;
-    char *text = db_result_detail_text(r);
-    unsigned char hash[16];
+    unsigned char fp[16];
+    char *text;
     int rc;
 
+    /* Keyed by a 128-bit digest (collisions are not a practical concern),
+       so the index stays small and lookups compare 16 bytes.  Look first:
+       almost every probe repeats a known detail, and a read dirties no
+       page. */
+    if (detail_fingerprint(r, fp) < 0)
+        return -1;
+    sqlite3_bind_int64(s, 1, epoch);
+    sqlite3_bind_blob(s, 2, fp, sizeof(fp), SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(s, 0);
+    else if (rc != SQLITE_DONE)
+        db_log_error(db, "sample detail");
+    db_stmt_done(db, s);
+    if (rc != SQLITE_DONE)
+        return rc == SQLITE_ROW ? 0 : -1;
+    text = db_result_detail_text(r);
     if (!text) {
         log_err("db: sample: cannot encode the result");
         return -1;
     }
-    /* Keyed by a 128-bit prefix of SHA-256 (collisions are not a practical
-       concern), so the index stays small and lookups compare 16 bytes, not
-       the text.  Look first: almost every probe repeats a known detail, and
-       a read dirties no page. */
-    if (db_digest128(text, strlen(text), hash) < 0) {
-        free(text);
-        return -1;
-    }
+    s = db_stmt(db, ST_DETAIL_ADD);
     sqlite3_bind_int64(s, 1, epoch);
-    sqlite3_bind_blob(s, 2, hash, sizeof(hash), SQLITE_STATIC);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *id = sqlite3_column_int64(s, 0);
-    db_stmt_done(db, s);
-    if (rc == SQLITE_DONE) {
-        s = db_stmt(db, ST_DETAIL_ADD);
-        sqlite3_bind_int64(s, 1, epoch);
-        sqlite3_bind_blob(s, 2, hash, sizeof(hash), SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, text, -1, SQLITE_STATIC);
-        if (db_exec_stmt(db, s, "sample detail add") == 0) {
-            *id = sqlite3_last_insert_rowid(db->h);
-            rc = SQLITE_ROW;
-        }
-    } else if (rc != SQLITE_ROW) {
-        db_log_error(db, "sample detail");
-    }
+    sqlite3_bind_blob(s, 2, fp, sizeof(fp), SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, text, -1, SQLITE_STATIC);
+    rc = db_exec_stmt(db, s, "sample detail add");
     free(text);
-    return rc == SQLITE_ROW ? 0 : -1;
+    if (rc < 0)
+        return -1;
+    *id = sqlite3_last_insert_rowid(db->h);
+    return 0;
 }
 
 /* The previous score of (source, kind, monitor): 1 with *score and *time
@@ -151,14 +186,44 @@ previous_score(struct db *db, int64_t source, int kind, int64_t monitor, double 
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* The next free id in the second `time` (see the top of the file). */
+static int
+next_id(struct db *db, int64_t time, int64_t *id)
+{
+    sqlite3_stmt *s = db_stmt(db, ST_SAMPLE_LAST_ID);
+    int64_t first = time * ((int64_t)1 << DB_ID_SHIFT), last = first - 1;
+    int rc;
+
+    sqlite3_bind_int64(s, 1, time);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW && sqlite3_column_int64(s, 0) >= first)
+        last = sqlite3_column_int64(s, 0);
+    else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        db_log_error(db, "sample id");
+    db_stmt_done(db, s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return -1;
+    if (last + 1 - first >= ((int64_t)1 << DB_ID_SHIFT)) {
+        log_err("db: sample id: more than 2^%d samples in one second", DB_ID_SHIFT);
+        return -1;
+    }
+    *id = last + 1;
+    return 0;
+}
+
 static int
 insert_sample(struct db *db, const struct db_sample *in, const struct probe_result *r,
               int kind, int64_t detail, double score, bool *inserted, int64_t *id_out)
 {
-    sqlite3_stmt *s = db_stmt(db, ST_SAMPLE_INSERT);
+    sqlite3_stmt *s;
     double off, del;
     int which, nst = first_ntp_status(r);
     bool m0 = measured(r, 0), m1 = measured(r, 1);
+    int64_t id;
+
+    if (next_id(db, r->start_time, &id) < 0)
+        return -1;
+    s = db_stmt(db, ST_SAMPLE_INSERT);
 
     db_pick_measurement(m0 ? r->ntp[0].offset : NAN, m0 ? r->ntp[0].delay : NAN,
                         m1 ? r->ntp[1].offset : NAN, m1 ? r->ntp[1].delay : NAN, &off,
@@ -188,17 +253,24 @@ insert_sample(struct db *db, const struct db_sample *in, const struct probe_resu
     db_bind_real(s, 22, r->step);
     db_bind_real(s, 23, score);
     sqlite3_bind_int64(s, 24, detail);
+    sqlite3_bind_int64(s, 25, id);
     if (db_exec_stmt(db, s, "sample insert") < 0)
         return -1;
     *inserted = sqlite3_changes(db->h) > 0;
     if (*inserted)
-        *id_out = sqlite3_last_insert_rowid(db->h);
+        *id_out = id;
     return 0;
 }
 
 static int
+interval_of(int interval)
+{
+    return interval > 0 ? interval : SCORE_INTERVAL_DEFAULT;
+}
+
+static int
 upsert_score(struct db *db, const struct db_sample *in, const struct probe_result *r,
-             int kind, double score)
+             int kind, double score, int64_t now)
 {
     sqlite3_stmt *s = db_stmt(db, ST_SCORE_UPSERT);
     int nst = first_ntp_status(r);
@@ -212,11 +284,16 @@ upsert_score(struct db *db, const struct db_sample *in, const struct probe_resul
     sqlite3_bind_int(s, 7, (int)r->ke.status);
     sqlite3_bind_int(s, 8, nst >= 0 ? nst : NTP_OK);
     bind_opt_int(s, 9, r->ke.not_after != 0, r->ke.not_after);
+    sqlite3_bind_int(s, 10, interval_of(in->interval));
+    sqlite3_bind_int64(s, 11, now + SCORE_FUTURE_SKEW);
     return db_exec_stmt(db, s, "score upsert");
 }
 
+/* Store one sample of a batch; `oldest` is the earliest start time still
+   accepted. */
 static int
-store_one(struct db *db, const struct db_sample *in, struct db_stored *out)
+store_one(struct db *db, const struct db_sample *in, int64_t now, int64_t oldest,
+          struct db_stored *out)
 {
     struct probe_result r = *in->res;
     struct score_step st;
@@ -228,11 +305,20 @@ store_one(struct db *db, const struct db_sample *in, struct db_stored *out)
 
     memset(out, 0, sizeof(*out));
     out->step = out->score = NAN;
-    if (score_kind_of(r.kind, r.family, &kind) < 0) {
+    if (score_kind_of(r.kind, r.family, &kind) < 0 || r.start_time < 0) {
         out->outcome = DB_INVALID;
         return 0;
     }
     out->kind = kind;
+    if (r.start_time > now + SCORE_FUTURE_SKEW) {
+        out->outcome = DB_FUTURE;
+        out->reason = PROBE_MONITOR_FAULT;
+        return 0;
+    }
+    if (r.start_time < oldest) {
+        out->outcome = DB_TOO_OLD;
+        return 0;
+    }
     score_step_of_clock(&r, in->clock_error, &st);
     r.reason = st.reason;
     r.step = st.discard ? NAN : st.step;
@@ -244,8 +330,11 @@ store_one(struct db *db, const struct db_sample *in, struct db_stored *out)
     if (!st.discard) {
         /* A sample older than the last one scored (a monitor's spool
            delivering late) is kept with its step but does not rewrite the
-           score, which must follow the probes in time order. */
-        late = prev_time != 0 && r.start_time <= prev_time;
+           score, which must follow the probes in time order.  A last time
+           beyond now + skew cannot be right (a database written before
+           future samples were refused): it does not hold the score. */
+        late = prev_time != 0 && r.start_time <= prev_time &&
+               prev_time <= now + SCORE_FUTURE_SKEW;
         if (!late)
             score = score_update(have ? prev : 0.0, st.step, st.cap);
     }
@@ -265,7 +354,7 @@ store_one(struct db *db, const struct db_sample *in, struct db_stored *out)
         out->outcome = DB_LATE;
         return 0;
     }
-    if (upsert_score(db, in, &r, (int)kind, score) < 0)
+    if (upsert_score(db, in, &r, (int)kind, score, now) < 0)
         return -1;
     out->outcome = DB_STORED;
     out->score = score;
@@ -273,16 +362,27 @@ store_one(struct db *db, const struct db_sample *in, struct db_stored *out)
 }
 
 int
-db_store_samples(struct db *db, const struct db_sample *s, size_t n,
+db_store_samples(struct db *db, const struct db_sample *s, size_t n, int64_t now,
                  struct db_stored *out)
 {
+    int64_t oldest = now - (int64_t)DB_RETENTION_DAYS * 86400, horizon = 0;
+    int rc;
+
     if (n == 0)
         return 0;
     if (db_tx_begin(db) < 0)
         return -1;
+    /* Read inside the transaction: a fold cannot slip in between. */
+    rc = db_meta_get(db, DB_META_FOLD_HORIZON, &horizon);
+    if (rc < 0) {
+        db_tx_rollback(db);
+        return -1;
+    }
+    if (rc > 0 && horizon > oldest)
+        oldest = horizon;
     for (size_t i = 0; i < n; i++) {
         struct db_stored tmp;
-        if (store_one(db, &s[i], out ? &out[i] : &tmp) < 0) {
+        if (store_one(db, &s[i], now, oldest, out ? &out[i] : &tmp) < 0) {
             db_tx_rollback(db);
             return -1;
         }
@@ -292,14 +392,18 @@ db_store_samples(struct db *db, const struct db_sample *s, size_t n,
 
 int
 db_store_not_applicable(struct db *db, int64_t source, enum score_kind kind,
-                        int64_t monitor, int64_t time)
+                        int64_t monitor, int64_t time, int interval, int64_t now)
 {
     sqlite3_stmt *s = db_stmt(db, ST_SCORE_NA);
 
+    if (time > now + SCORE_FUTURE_SKEW)
+        return 1;
     sqlite3_bind_int64(s, 1, source);
     sqlite3_bind_int(s, 2, (int)kind);
     sqlite3_bind_int64(s, 3, monitor);
     sqlite3_bind_int64(s, 4, time);
+    sqlite3_bind_int(s, 5, interval_of(interval));
+    sqlite3_bind_int64(s, 6, now + SCORE_FUTURE_SKEW);
     return db_exec_stmt(db, s, "score n/a");
 }
 
@@ -310,23 +414,32 @@ struct score_row {
     int64_t cert_not_after;
 };
 
+/* The score columns (SCORE_COLS_SC in db.c) from column `c` on, and the
+   monitor's name when name_col >= 0. */
+static void
+score_row_at(sqlite3_stmt *s, int c, int name_col, struct score_row *x)
+{
+    struct score_monitor *m = &x->ms.m;
+
+    x->ms.kind = (enum score_kind)sqlite3_column_int(s, c);
+    x->ms.monitor = sqlite3_column_int64(s, c + 1);
+    m->time = sqlite3_column_int64(s, c + 2);
+    m->not_applicable = sqlite3_column_int(s, c + 3) != 0;
+    m->score = db_column_real(s, c + 4);
+    m->sample_time = sqlite3_column_int64(s, c + 5);
+    m->reason = (enum probe_reason)sqlite3_column_int(s, c + 6);
+    m->ke_status = (enum ke_status)sqlite3_column_int(s, c + 7);
+    m->ntp_status = (enum ntp_status)sqlite3_column_int(s, c + 8);
+    x->cert_not_after = sqlite3_column_int64(s, c + 9);
+    m->interval = sqlite3_column_int(s, c + 10);
+    if (name_col >= 0)
+        db_column_text(s, name_col, x->ms.monitor_name, sizeof(x->ms.monitor_name));
+}
+
 static void
 fill_score_row(sqlite3_stmt *s, void *arg)
 {
-    struct score_row *x = arg;
-    struct score_monitor *m = &x->ms.m;
-
-    x->ms.kind = (enum score_kind)sqlite3_column_int(s, 0);
-    x->ms.monitor = sqlite3_column_int64(s, 1);
-    m->time = sqlite3_column_int64(s, 2);
-    m->not_applicable = sqlite3_column_int(s, 3) != 0;
-    m->score = db_column_real(s, 4);
-    m->sample_time = sqlite3_column_int64(s, 5);
-    m->reason = (enum probe_reason)sqlite3_column_int(s, 6);
-    m->ke_status = (enum ke_status)sqlite3_column_int(s, 7);
-    m->ntp_status = (enum ntp_status)sqlite3_column_int(s, 8);
-    x->cert_not_after = sqlite3_column_int64(s, 9);
-    db_column_text(s, 10, x->ms.monitor_name, sizeof(x->ms.monitor_name));
+    score_row_at(s, 0, 11, arg);
 }
 
 static int
@@ -342,22 +455,15 @@ score_rows(struct db *db, int64_t source, struct score_row **rows, size_t *n)
     return rc;
 }
 
-/* Fill out->kind[], verdict and times from the source's score rows. */
-static int
-fill_status(struct db *db, int64_t now, int interval, struct db_source_status *out)
+/* Fill out->kind[], verdict and times from the source's n score rows (any
+   order).  m has room for n monitors. */
+static void
+fill_status(const struct score_row *rows, size_t n, int64_t now, struct score_monitor *m,
+            struct db_source_status *out)
 {
-    struct score_row *rows = NULL;
-    struct score_monitor *m = NULL;
     struct score_current cur[SCORE_KINDS];
     int64_t cert_time = 0;
-    size_t n = 0;
 
-    if (score_rows(db, out->src.id, &rows, &n) < 0)
-        return -1;
-    if (n > 0 && !(m = calloc(n, sizeof(*m)))) {
-        free(rows);
-        return -1;
-    }
     for (int k = 0; k < SCORE_KINDS; k++) {
         struct db_kind_status *ks = &out->kind[k];
         size_t nk = 0;
@@ -374,21 +480,21 @@ fill_status(struct db *db, int64_t now, int interval, struct db_source_status *o
             }
         }
         ks->n_monitors = (int)nk;
-        score_current(m, nk, now, interval, &ks->cur);
+        score_current(m, nk, now, &ks->cur);
         cur[k] = ks->cur;
         if (ks->last_probe > out->last_probe)
             out->last_probe = ks->last_probe;
     }
     out->in_pool = score_in_pool(cur, out->why, sizeof(out->why));
-    free(m);
-    free(rows);
-    return 0;
 }
 
 int
-db_source_status(struct db *db, int64_t source, int64_t now, int interval,
+db_source_status(struct db *db, int64_t source, int64_t now,
                  struct db_source_status *out)
 {
+    struct score_row *rows = NULL;
+    struct score_monitor *m = NULL;
+    size_t n = 0;
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -397,50 +503,117 @@ db_source_status(struct db *db, int64_t source, int64_t now, int interval,
         return rc;
     if (out->src.deleted)
         return 0;
-    return fill_status(db, now, interval, out) < 0 ? -1 : 1;
+    if (score_rows(db, out->src.id, &rows, &n) < 0)
+        return -1;
+    if (n > 0 && !(m = calloc(n, sizeof(*m)))) {
+        log_err("db: source status: out of memory");
+        free(rows);
+        return -1;
+    }
+    fill_status(rows, n, now, m, out);
+    free(m);
+    free(rows);
+    return 1;
 }
 
-static void
-fill_source_status(sqlite3_stmt *s, void *arg)
+/* v (of *cap elements of `size`) grown to hold at least `need`; NULL when
+   out of memory, v then unchanged. */
+static void *
+grow(void *v, size_t *cap, size_t need, size_t size)
 {
-    struct db_source_status *x = arg;
-    struct db_source *src = &x->src;
+    size_t ncap = *cap ? *cap : 16;
+    void *nv;
 
-    src->id = sqlite3_column_int64(s, 0);
-    db_column_text(s, 1, src->uuid, sizeof(src->uuid));
-    src->owner = sqlite3_column_int64(s, 2);
-    db_column_text(s, 3, src->host, sizeof(src->host));
-    src->port = sqlite3_column_int(s, 4);
-    db_column_text(s, 5, src->randomizer, sizeof(src->randomizer));
-    src->created = sqlite3_column_int64(s, 6);
-    src->deleted = sqlite3_column_int64(s, 7);
+    if (need <= *cap)
+        return v;
+    while (ncap < need)
+        ncap *= 2;
+    nv = realloc(v, ncap * size);
+    if (nv)
+        *cap = ncap;
+    return nv;
 }
 
 int
-db_sources_of_owner(struct db *db, int64_t owner, int64_t now, int interval,
+db_sources_of_owner(struct db *db, int64_t owner, int64_t now,
                     struct db_source_status **out, size_t *n)
 {
-    sqlite3_stmt *s = db_stmt(db, ST_SRC_OF_OWNER);
-    void *v;
+    sqlite3_stmt *s = db_stmt(db, owner < 0 ? ST_STATUS_ALL : ST_STATUS_OF_OWNER);
+    struct db_source_status *list = NULL, *cur = NULL;
+    struct score_row *rows = NULL;
+    struct score_monitor *m = NULL;
+    size_t cap = 0, len = 0, rcap = 0, mcap = 0, nrows = 0;
+    int rc;
 
-    sqlite3_bind_int64(s, 1, owner);
-    if (db_collect(db, s, "sources of owner", sizeof(**out), fill_source_status, &v, n) <
-        0)
-        return -1;
-    *out = v;
-    for (size_t i = 0; i < *n; i++) {
-        if (fill_status(db, now, interval, &(*out)[i]) < 0) {
-            free(*out);
-            *out = NULL;
-            *n = 0;
-            return -1;
+    *out = NULL;
+    *n = 0;
+    if (owner >= 0)
+        sqlite3_bind_int64(s, 1, owner);
+    /* One row per (source, score row), ordered by source: a source's rows
+       are gathered, then turned into its status when the next one starts. */
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(s, 0);
+
+        if (!cur || cur->src.id != id) {
+            void *nl;
+
+            if (cur)
+                fill_status(rows, nrows, now, m, cur);
+            nl = grow(list, &cap, len + 1, sizeof(*list));
+            if (!nl)
+                goto oom;
+            list = nl;
+            cur = &list[len++];
+            memset(cur, 0, sizeof(*cur));
+            cur->src.id = id;
+            db_column_text(s, 1, cur->src.uuid, sizeof(cur->src.uuid));
+            cur->src.owner = sqlite3_column_int64(s, 2);
+            db_column_text(s, 3, cur->src.host, sizeof(cur->src.host));
+            cur->src.port = sqlite3_column_int(s, 4);
+            db_column_text(s, 5, cur->src.randomizer, sizeof(cur->src.randomizer));
+            cur->src.created = sqlite3_column_int64(s, 6);
+            nrows = 0;
         }
+        if (sqlite3_column_type(s, 8) == SQLITE_NULL) /* no score row yet */
+            continue;
+        if (nrows == rcap) {
+            void *nr = grow(rows, &rcap, nrows + 1, sizeof(*rows)), *nm;
+
+            if (!nr)
+                goto oom;
+            rows = nr;
+            nm = grow(m, &mcap, nrows + 1, sizeof(*m));
+            if (!nm)
+                goto oom;
+            m = nm;
+        }
+        memset(&rows[nrows], 0, sizeof(rows[nrows]));
+        score_row_at(s, 8, -1, &rows[nrows++]);
     }
+    if (rc != SQLITE_DONE) {
+        db_log_error(db, "sources of owner");
+        goto fail;
+    }
+    if (cur)
+        fill_status(rows, nrows, now, m, cur);
+    db_stmt_done(db, s);
+    free(rows);
+    free(m);
+    *out = list;
+    *n = len;
     return 0;
+oom:
+    log_err("db: sources of owner: out of memory");
+fail:
+    db_stmt_done(db, s);
+    free(rows);
+    free(m);
+    free(list);
+    return -1;
 }
 
 int
-db_source_monitor_scores(struct db *db, int64_t source, int64_t now, int interval,
+db_source_monitor_scores(struct db *db, int64_t source, int64_t now,
                          struct db_monitor_score **out, size_t *n)
 {
     struct score_row *rows;
@@ -457,7 +630,7 @@ db_source_monitor_scores(struct db *db, int64_t source, int64_t now, int interva
     }
     for (size_t i = 0; i < *n; i++) {
         (*out)[i] = rows[i].ms;
-        (*out)[i].fresh = score_is_fresh(rows[i].ms.m.time, now, interval);
+        (*out)[i].fresh = score_is_fresh(rows[i].ms.m.time, now, rows[i].ms.m.interval);
     }
     free(rows);
     return 0;

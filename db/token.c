@@ -36,6 +36,8 @@ seterr(char **err, const char *fmt, ...)
     *err = strdup(buf);
 }
 
+/* Read the secret from an open fd: a regular file of ours, private, of
+   exactly DB_SECRET_LEN bytes. */
 static int
 read_secret(int fd, const char *path, unsigned char *secret, char **err)
 {
@@ -48,8 +50,17 @@ read_secret(int fd, const char *path, unsigned char *secret, char **err)
         seterr(err, "secret %s: %s", path, strerror(errno));
         return -1;
     }
+    if (!S_ISREG(st.st_mode)) {
+        seterr(err, "secret %s: not a regular file", path);
+        return -1;
+    }
+    if (st.st_uid != geteuid()) {
+        seterr(err, "secret %s: owned by uid %u, not by this user (uid %u)", path,
+               (unsigned)st.st_uid, (unsigned)geteuid());
+        return -1;
+    }
     if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        seterr(err, "secret %s: readable by group or others (mode %03o): chmod 600 it",
+        seterr(err, "secret %s: open to group or others (mode %03o): chmod 600 it",
                path, (unsigned)(st.st_mode & 0777));
         return -1;
     }
@@ -58,6 +69,7 @@ read_secret(int fd, const char *path, unsigned char *secret, char **err)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
+            OPENSSL_cleanse(buf, sizeof(buf));
             seterr(err, "secret %s: %s", path, strerror(errno));
             return -1;
         }
@@ -67,7 +79,9 @@ read_secret(int fd, const char *path, unsigned char *secret, char **err)
     }
     if (got != DB_SECRET_LEN) {
         OPENSSL_cleanse(buf, sizeof(buf));
-        seterr(err, "secret %s: %zu bytes, expected %d", path, got, DB_SECRET_LEN);
+        seterr(err, "secret %s: %s%zu bytes, expected %d", path,
+               got > DB_SECRET_LEN ? "more than " : "", got > DB_SECRET_LEN ? got - 1 : got,
+               DB_SECRET_LEN);
         return -1;
     }
     memcpy(secret, buf, DB_SECRET_LEN);
@@ -75,48 +89,108 @@ read_secret(int fd, const char *path, unsigned char *secret, char **err)
     return 0;
 }
 
+/* Open path for reading without following a symlink (O_NONBLOCK: a FIFO
+   planted there must not block the start; read_secret refuses it). */
+static int
+open_secret(const char *path)
+{
+    return open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+}
+
+static int
+write_all(int fd, const unsigned char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* fsync the directory holding path, so that a new entry in it survives a
+   power cut. */
+static int
+sync_dir(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    int fd, rc;
+
+    if (!slash)
+        snprintf(dir, sizeof(dir), ".");
+    else if (slash == path)
+        snprintf(dir, sizeof(dir), "/");
+    else if ((size_t)(slash - path) < sizeof(dir))
+        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+    else
+        return -1;
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+/* First start: 1 when path now holds our new secret, 0 when another process
+   created it first (read theirs), -1 on error.  The file appears complete or
+   not at all: written and fsynced under a temporary name, then linked. */
 static int
 create_secret(const char *path, unsigned char *secret, char **err)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    size_t done = 0;
+    char tmp[4096];
+    int fd, rc = -1;
 
-    if (fd < 0)
-        return errno == EEXIST
-                   ? 1
-                   : (seterr(err, "secret %s: %s", path, strerror(errno)), -1);
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >= sizeof(tmp)) {
+        seterr(err, "secret %s: path too long", path);
+        return -1;
+    }
+    fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
+    if (fd < 0) {
+        seterr(err, "secret %s: %s", path, strerror(errno));
+        return -1;
+    }
     if (RAND_bytes(secret, DB_SECRET_LEN) != 1) {
         seterr(err, "secret %s: no random bytes", path);
-        goto fail;
+        goto done;
     }
-    while (done < DB_SECRET_LEN) {
-        ssize_t n = write(fd, secret + done, DB_SECRET_LEN - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
+    if (fchmod(fd, 0600) < 0 || write_all(fd, secret, DB_SECRET_LEN) < 0 ||
+        fsync(fd) < 0) {
+        seterr(err, "secret %s: %s", tmp, strerror(errno));
+        goto done;
+    }
+    /* link() fails with EEXIST instead of replacing, unlike rename(): the
+       first process to get here wins and every other one reads its secret. */
+    if (link(tmp, path) < 0) {
+        if (errno == EEXIST)
+            rc = 0;
+        else
             seterr(err, "secret %s: %s", path, strerror(errno));
-            goto fail;
-        }
-        done += (size_t)n;
+        goto done;
     }
-    if (fsync(fd) < 0) {
-        seterr(err, "secret %s: %s", path, strerror(errno));
-        goto fail;
+    if (sync_dir(path) < 0) {
+        seterr(err, "secret %s: syncing its directory: %s", path, strerror(errno));
+        goto done;
     }
+    rc = 1;
+done:
+    if (rc != 1)
+        OPENSSL_cleanse(secret, DB_SECRET_LEN);
     close(fd);
-    return 0;
-fail:
-    OPENSSL_cleanse(secret, DB_SECRET_LEN);
-    close(fd);
-    unlink(path);
-    return -1;
+    unlink(tmp);
+    return rc;
 }
 
 int
 db_secret_load(const char *path, unsigned char secret[DB_SECRET_LEN], char **err)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        int fd = open_secret(path);
         int rc;
 
         if (fd >= 0) {
@@ -124,15 +198,18 @@ db_secret_load(const char *path, unsigned char secret[DB_SECRET_LEN], char **err
             close(fd);
             return rc;
         }
+        if (errno == ELOOP) {
+            seterr(err, "secret %s: a symbolic link: refused", path);
+            return -1;
+        }
         if (errno != ENOENT) {
             seterr(err, "secret %s: %s", path, strerror(errno));
             return -1;
         }
-        /* First start.  O_EXCL: if another process creates it meanwhile,
-           read theirs instead (rc 1). */
         rc = create_secret(path, secret, err);
-        if (rc <= 0)
-            return rc;
+        if (rc != 0)
+            return rc > 0 ? 0 : -1;
+        /* Another process linked its secret first: read that one. */
     }
     seterr(err, "secret %s: cannot create or read", path);
     return -1;

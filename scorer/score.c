@@ -52,13 +52,18 @@ score_kind_of(enum probe_kind kind, int family, enum score_kind *out)
 double
 score_offset_step(double o)
 {
-    o = fabs(o);
-    if (o <= 0.025)
+    /* In milliseconds, where the band edges are whole numbers: in seconds
+       0.100 - 0.025 is not 0.075 in binary, and offset_step(100 ms) came out
+       as 0.49999999999999989 instead of the check value 0.5.  The products
+       below are exact for the check values of SCORING.md. */
+    double ms = fabs(o) * 1000.0;
+
+    if (ms <= 25)
         return 1.0;
-    if (o <= 0.100)
-        return 1.0 - 0.5 * (o - 0.025) / 0.075;
-    if (o <= 0.750)
-        return 0.5 - 1.5 * (o - 0.100) / 0.650;
+    if (ms <= 100)
+        return 1.0 - (ms - 25) / 150;
+    if (ms <= 750)
+        return 0.5 - 1.5 * (ms - 100) / 650;
     return -2.0; /* also NAN: no comparison above held */
 }
 
@@ -224,34 +229,36 @@ score_is_fresh(int64_t last, int64_t now, int interval)
 {
     if (interval <= 0)
         interval = SCORE_INTERVAL_DEFAULT;
-    return last >= now - (int64_t)SCORE_FRESH_INTERVALS * interval;
+    return last >= now - (int64_t)SCORE_FRESH_INTERVALS * interval &&
+           last <= now + SCORE_FUTURE_SKEW;
+}
+
+static bool
+fresh_scored(const struct score_monitor *m, int64_t now)
+{
+    return !m->not_applicable && !isnan(m->score) &&
+           score_is_fresh(m->time, now, m->interval);
 }
 
 void
-score_current(const struct score_monitor *m, size_t n, int64_t now, int interval,
+score_current(const struct score_monitor *m, size_t n, int64_t now,
               struct score_current *out)
 {
     size_t n_fresh = 0, n_na = 0;
-    const struct score_monitor *latest = NULL;
+    const struct score_monitor *why = NULL;
+    bool why_bad = false;
 
     memset(out, 0, sizeof(*out));
     out->score = NAN;
     for (size_t i = 0; i < n; i++) {
-        if (!score_is_fresh(m[i].time, now, interval))
+        if (!score_is_fresh(m[i].time, now, m[i].interval))
             continue;
-        if (m[i].not_applicable) {
+        if (m[i].not_applicable)
             n_na++;
-            continue;
-        }
-        if (isnan(m[i].score))
-            continue;
-        n_fresh++;
-        if (!latest || m[i].sample_time > latest->sample_time)
-            latest = &m[i];
+        else if (!isnan(m[i].score))
+            n_fresh++;
     }
-#define USE(i)                                                                           \
-    (!m[i].not_applicable && !isnan(m[i].score) &&                                       \
-     score_is_fresh(m[i].time, now, interval))
+#define USE(i) fresh_scored(&m[i], now)
 #define VAL(i) (m[i].score)
     LOWER_MEDIAN(n, USE, VAL, out->score);
 #undef USE
@@ -263,11 +270,28 @@ score_current(const struct score_monitor *m, size_t n, int64_t now, int interval
         out->state = SCORE_STATE_NA;
     else
         out->state = SCORE_STATE_NONE;
-    if (latest) {
+    /* The reason must describe the monitors that hold the median down, not
+       whichever reported last: with two monitors seeing a rejected token and a
+       healthy one reporting after them, the median is theirs and so is the
+       reason.  Among them the latest sample that is not ok wins; only when
+       all of their latest samples are ok is the score merely rising. */
+    for (size_t i = 0; i < n; i++) {
+        bool bad;
+
+        if (!fresh_scored(&m[i], now) || !(m[i].score <= out->score))
+            continue;
+        bad = m[i].reason != PROBE_OK;
+        if (!why || (bad && !why_bad) ||
+            (bad == why_bad && m[i].sample_time > why->sample_time)) {
+            why = &m[i];
+            why_bad = bad;
+        }
+    }
+    if (why) {
         out->has_reason = true;
-        out->reason = latest->reason;
-        out->ke_status = latest->ke_status;
-        out->ntp_status = latest->ntp_status;
+        out->reason = why->reason;
+        out->ke_status = why->ke_status;
+        out->ntp_status = why->ntp_status;
     }
 }
 

@@ -18,6 +18,8 @@
 #define SCORE_DECAY             0.95
 #define SCORE_INTERVAL_DEFAULT  241   /* s, probe interval per (source, kind, monitor) */
 #define SCORE_FRESH_INTERVALS   3     /* a monitor is fresh within 3 intervals */
+#define SCORE_FUTURE_SKEW       60    /* s: a report dated further ahead of now is a
+                                         monitor clock fault (SCORING.md rule 1) */
 #define SCORE_MONITOR_CLOCK_MAX 0.010 /* s: a monitor clock off by more is at fault */
 #define SCORE_REASON_MAX        256   /* human reason text, NUL included */
 
@@ -66,13 +68,18 @@ double score_update(double prev, double step, double cap);
 double score_median(const double *scores, size_t n);
 
 /* True when a monitor that last reported at `last` is fresh at `now`:
-   within SCORE_FRESH_INTERVALS probe intervals (interval <= 0: the default).
-   A report from the future (clock skew between hosts) counts as fresh. */
+   within SCORE_FRESH_INTERVALS of its probe intervals (interval <= 0: the
+   default).  A report up to SCORE_FUTURE_SKEW ahead of now (clock skew
+   between hosts) is fresh; one further ahead is not: a monitor whose clock
+   runs fast must not keep its score current for as long as it is wrong. */
 bool score_is_fresh(int64_t last, int64_t now, int interval);
 
 /* The latest state of one monitor for one (source, kind). */
 struct score_monitor {
     int64_t time;             /* its latest report: scored sample or n/a */
+    int interval;             /* its probe interval for this (source, kind), s, at
+                                 that report (SCORING.md lets it vary, e.g. 15 min
+                                 for sources at or below -90); <= 0: the default */
     bool not_applicable;      /* that report: no address in the family */
     double score;             /* its current score; NAN when none yet */
     int64_t sample_time;      /* time of its latest scored sample */
@@ -93,15 +100,18 @@ struct score_current {
     double score;             /* median of the fresh scores; NAN unless SCORED */
     int n_fresh;              /* fresh monitors with a score */
     bool has_reason;          /* the fields below are set */
-    enum probe_reason reason; /* codes of the most recent fresh sample */
+    enum probe_reason reason; /* codes of the latest sample that is not ok among the
+                                 fresh monitors at or below the median (those that
+                                 hold it down); PROBE_OK when all of theirs are ok */
     enum ke_status ke_status;
     enum ntp_status ntp_status;
 };
 
 /* Aggregate the latest states of n monitors (any order) at `now`: the median
-   of the scores of the fresh monitors (SCORING.md "Per (time source, kind)").
-   The kind is n/a when every fresh monitor says so. */
-void score_current(const struct score_monitor *m, size_t n, int64_t now, int interval,
+   of the scores of the fresh monitors (SCORING.md "Per (time source, kind)"),
+   each fresh by its own interval.  The kind is n/a when every fresh monitor
+   says so. */
+void score_current(const struct score_monitor *m, size_t n, int64_t now,
                    struct score_current *out);
 
 /* A short human phrase for one sample's codes, e.g. "token not accepted by

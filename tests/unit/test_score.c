@@ -300,7 +300,7 @@ test_rules(void)
         if (c->discard) {
             CHECK(isnan(s.step));
         } else {
-            CHECK_NEAR(s.step, c->step, 1e-12);
+            CHECK_NEAR(s.step, c->step, 0); /* exact: see test_offset_step */
         }
         CHECK(s.cap == c->cap);
     }
@@ -334,13 +334,19 @@ test_offset_step(void)
     };
 
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-        CHECK_NEAR(score_offset_step(t[i].o), t[i].step, 1e-12);
+        CHECK_NEAR(score_offset_step(t[i].o), t[i].step, 0);
     CHECK_NEAR(score_offset_step(NAN), -2, 0);
+    /* The check values of SCORING.md, exactly (in seconds, 100 ms came out
+       as 0.49999999999999989). */
+    CHECK(score_offset_step(0.0625) == 0.75);
+    CHECK(score_offset_step(0.100) == 0.5);
+    CHECK(score_offset_step(0.750) == -1);
+    CHECK(score_offset_step(0.751) == -2);
+    CHECK((score_offset_step(0.010) + score_offset_step(0.100)) / 2 == 0.75);
     /* Continuity at the band edges. */
     CHECK_NEAR(score_offset_step(0.025 + 1e-9), 1, 1e-6);
     CHECK_NEAR(score_offset_step(0.100 + 1e-9), 0.5, 1e-6);
-    /* Offsets 10 ms and 100 ms average to 0.75. */
-    CHECK_NEAR((score_offset_step(0.010) + score_offset_step(0.100)) / 2, 0.75, 1e-12);
+    CHECK_NEAR(score_offset_step(0.750 - 1e-9), -1, 1e-6);
 }
 
 static void
@@ -414,65 +420,146 @@ test_current(void)
     CHECK(score_is_fresh(now - 3 * 241, now, 0));
     CHECK(!score_is_fresh(now - 3 * 241 - 1, now, 241));
     CHECK(score_is_fresh(now + 5, now, 241));
+    /* Within the skew a report from the future is fresh, beyond it never:
+       a monitor whose clock runs ahead must not stay fresh for years. */
+    CHECK(score_is_fresh(now + SCORE_FUTURE_SKEW, now, 241));
+    CHECK(!score_is_fresh(now + SCORE_FUTURE_SKEW + 1, now, 241));
+    CHECK(!score_is_fresh(now + 3 * 365 * 86400LL, now, 241));
     CHECK(score_is_fresh(now - 50, now, 20));
     CHECK(!score_is_fresh(now - 61, now, 20));
 
-    score_current(m, 0, now, 0, &c);
+    score_current(m, 0, now, &c);
     CHECK_INT(c.state, SCORE_STATE_NONE);
     CHECK(isnan(c.score));
 
     m[0] = mon(now - 10, 15);
-    score_current(m, 1, now, 0, &c);
+    score_current(m, 1, now, &c);
     CHECK_INT(c.state, SCORE_STATE_SCORED);
     CHECK_NEAR(c.score, 15, 0);
     CHECK_INT(c.n_fresh, 1);
 
     m[1] = mon(now - 20, 5);
-    score_current(m, 2, now, 0, &c);
+    score_current(m, 2, now, &c);
     CHECK_NEAR(c.score, 5, 0); /* lower median of two */
 
     m[2] = mon(now - 30, 18);
-    score_current(m, 3, now, 0, &c);
+    score_current(m, 3, now, &c);
     CHECK_NEAR(c.score, 15, 0);
 
     m[3] = mon(now - 40, 19);
-    score_current(m, 4, now, 0, &c);
+    score_current(m, 4, now, &c);
     CHECK_NEAR(c.score, 15, 0); /* 5 15 18 19 -> 15 */
     CHECK_INT(c.n_fresh, 4);
 
     /* A stale monitor does not count: a maximum would let it keep a broken
        source in; with it stale, the median is of the other four. */
     m[4] = mon(stale, 20);
-    score_current(m, 5, now, 0, &c);
+    score_current(m, 5, now, &c);
     CHECK_NEAR(c.score, 15, 0);
     CHECK_INT(c.n_fresh, 4);
     m[0].time = m[1].time = m[2].time = m[3].time = stale;
-    score_current(m, 5, now, 0, &c);
+    score_current(m, 5, now, &c);
     CHECK_INT(c.state, SCORE_STATE_NONE);
     m[4].time = now;
-    score_current(m, 5, now, 0, &c);
+    score_current(m, 5, now, &c);
     CHECK_NEAR(c.score, 20, 0);
 
     /* Not applicable: every fresh monitor says so. */
     m[0] = mon(now, NAN);
     m[0].not_applicable = true;
-    score_current(m, 1, now, 0, &c);
+    score_current(m, 1, now, &c);
     CHECK_INT(c.state, SCORE_STATE_NA);
     m[1] = mon(now, 12);
-    score_current(m, 2, now, 0, &c);
+    score_current(m, 2, now, &c);
     CHECK_INT(c.state, SCORE_STATE_SCORED);
     CHECK_NEAR(c.score, 12, 0);
 
-    /* The reason comes from the most recent fresh sample. */
+    /* The reason comes from the latest failing sample among the monitors
+       holding the median down. */
     m[0] = mon(now - 100, 3);
     m[0].reason = PROBE_KE_FAILED;
     m[0].ke_status = KE_CERT_EXPIRED;
     m[1] = mon(now - 50, 4);
     m[1].reason = PROBE_KE_FAILED;
     m[1].ke_status = KE_TOKEN_REJECTED;
-    score_current(m, 2, now, 0, &c);
+    score_current(m, 2, now, &c);
     CHECK(c.has_reason);
+    CHECK_INT(c.ke_status, KE_CERT_EXPIRED); /* the lower median is m[0]'s */
+    m[0].score = 5;
+    score_current(m, 2, now, &c);
     CHECK_INT(c.ke_status, KE_TOKEN_REJECTED);
+
+    /* Two monitors see the token rejected, a healthy one reports after them:
+       the median is theirs, and so is the reason (the healthy monitor's
+       "rising" would describe a monitor that does not count). */
+    m[0] = mon(now - 100, -20);
+    m[0].reason = PROBE_KE_FAILED;
+    m[0].ke_status = KE_TOKEN_REJECTED;
+    m[1] = m[0];
+    m[1].time = m[1].sample_time = now - 90;
+    m[2] = mon(now - 10, 15);
+    score_current(m, 3, now, &c);
+    CHECK_NEAR(c.score, -20, 0);
+    CHECK_INT(c.reason, PROBE_KE_FAILED);
+    CHECK_INT(c.ke_status, KE_TOKEN_REJECTED);
+    /* Rising: every monitor at or below the median is ok now. */
+    m[0].reason = m[1].reason = PROBE_OK;
+    m[0].ke_status = m[1].ke_status = KE_OK;
+    score_current(m, 3, now, &c);
+    CHECK_INT(c.reason, PROBE_OK);
+    /* One of them ok, the other still failing, earlier: the failure wins. */
+    m[1].reason = PROBE_NTP_TIMEOUT;
+    m[1].time = m[1].sample_time = now - 200;
+    score_current(m, 3, now, &c);
+    CHECK_INT(c.reason, PROBE_NTP_TIMEOUT);
+    /* A failing monitor above the median does not explain it. */
+    m[0] = mon(now - 100, 2);
+    m[1] = mon(now - 90, 3);
+    m[2] = mon(now - 10, 15);
+    m[2].reason = PROBE_KE_FAILED;
+    m[2].ke_status = KE_CERT_EXPIRED;
+    score_current(m, 3, now, &c);
+    CHECK_NEAR(c.score, 3, 0);
+    CHECK_INT(c.reason, PROBE_OK);
+    {
+        struct score_current k[SCORE_KINDS];
+        char why[SCORE_REASON_MAX];
+
+        memset(k, 0, sizeof(k));
+        for (int i = 0; i < SCORE_KINDS; i++)
+            k[i].state = SCORE_STATE_NA;
+        m[0] = mon(now - 100, -20);
+        m[0].reason = PROBE_KE_FAILED;
+        m[0].ke_status = KE_TOKEN_REJECTED;
+        m[1] = m[0];
+        m[2] = mon(now - 10, 15);
+        score_current(m, 3, now, &k[SCORE_KIND_POOL_V4]);
+        CHECK(!score_in_pool(k, why, sizeof(why)));
+        CHECK_STR(why, "pool-v4: token not accepted by the server");
+    }
+
+    /* Freshness per monitor: each by the interval it reported with (a
+       source at or below -90 may be probed every 15 minutes). */
+    m[0] = mon(now - 2000, -95);
+    m[0].interval = 900;
+    m[1] = mon(now - 2000, 12);
+    m[1].interval = 241;
+    score_current(m, 2, now, &c);
+    CHECK_INT(c.n_fresh, 1);
+    CHECK_NEAR(c.score, -95, 0);
+    m[0].time = now - 2701;
+    score_current(m, 2, now, &c);
+    CHECK_INT(c.state, SCORE_STATE_NONE);
+    m[1] = mon(now - 723, 12); /* 0: the default interval, 3 x 241 = 723 */
+    score_current(m, 2, now, &c);
+    CHECK_INT(c.n_fresh, 1);
+    CHECK_NEAR(c.score, 12, 0);
+    /* A monitor dated far ahead is not fresh: it cannot hold the median. */
+    m[0] = mon(now + 86400, 19);
+    m[1] = mon(now - 10, 2);
+    score_current(m, 2, now, &c);
+    CHECK_INT(c.n_fresh, 1);
+    CHECK_NEAR(c.score, 2, 0);
 }
 
 static void
