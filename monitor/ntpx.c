@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <event2/util.h>
 
 #include "monitor/aead.h"
 #include "monitor/dns.h"
@@ -347,19 +348,19 @@ send_request(struct ntpx *x)
         tlsctx_random(x->req.uid, sizeof(x->req.uid)) != 0 ||
         tlsctx_random(x->req.nonce, sizeof(x->req.nonce)) != 0) {
         result_detail(x->res.detail, "no random bytes");
-        finish(x, NTP_SEND_FAILED);
+        finish(x, NTP_LOCAL_ERROR);
         return;
     }
     len = pkt_build_request(&x->req, buf, sizeof(buf));
     if (len < 0) {
         result_detail(x->res.detail, "cannot build the request");
-        finish(x, NTP_SEND_FAILED);
+        finish(x, NTP_LOCAL_ERROR);
         return;
     }
     x->fd = socket(x->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (x->fd < 0) {
         result_detail(x->res.detail, "socket: %s", strerror(errno));
-        finish(x, NTP_SEND_FAILED);
+        finish(x, NTP_LOCAL_ERROR);
         return;
     }
     /* Without kernel timestamps we fall back to the user-space clock. */
@@ -370,7 +371,7 @@ send_request(struct ntpx *x)
     if (!x->ev_read || event_add(x->ev_read, NULL) != 0 ||
         evtimer_add(x->ev_timeout, &tv) != 0) {
         result_detail(x->res.detail, "cannot watch the socket");
-        finish(x, NTP_SEND_FAILED);
+        finish(x, NTP_LOCAL_ERROR);
         return;
     }
     clock_gettime(CLOCK_REALTIME, &x->t1_user);
@@ -390,8 +391,13 @@ on_resolved(const struct dns_result *r, void *arg)
 
     x->dreq = NULL;
     if (r->error) {
+        /* No such name or no address: the server's Server record is wrong.
+           Our resolver failing at the system level: ours. */
         result_detail(x->res.detail, "%s: %s", x->server, r->detail);
-        fail_later(x, NTP_DNS_FAILED);
+        fail_later(x, (r->error == EVUTIL_EAI_AGAIN || r->error == EVUTIL_EAI_MEMORY ||
+                       r->error == EVUTIL_EAI_SYSTEM)
+                          ? NTP_LOCAL_ERROR
+                          : NTP_DNS_FAILED);
         return;
     }
     memcpy(&x->addr, &r->addr[0], r->addrlen[0]);
@@ -433,7 +439,7 @@ ntpx_start(struct event_base *base, struct evdns_base *dns, const struct ntpx_ta
     if (t->key_len > sizeof(x->c2s) || t->cookie_len == 0 ||
         t->cookie_len > sizeof(x->cookie) || !aead_is_supported(t->aead)) {
         result_detail(x->res.detail, "bad key exchange output");
-        fail_later(x, NTP_SEND_FAILED);
+        fail_later(x, NTP_LOCAL_ERROR);
         return x;
     }
     memcpy(x->c2s, t->c2s, t->key_len);
@@ -459,7 +465,7 @@ ntpx_start(struct event_base *base, struct evdns_base *dns, const struct ntpx_ta
             x->addrlen = sizeof(*s6);
         } else {
             result_detail(x->res.detail, "cannot resolve %s: no resolver", t->server);
-            fail_later(x, NTP_DNS_FAILED);
+            fail_later(x, NTP_LOCAL_ERROR);
             return x;
         }
         /* Deliver from the loop, never from inside ntpx_start. */

@@ -154,7 +154,7 @@ start_ntp(struct probe *p)
     explicit_bzero(cookie, sizeof(cookie));
     if (!p->ntpx) {
         result_detail(p->res.ntp[i].detail, "out of memory");
-        p->res.ntp[i].status = NTP_SEND_FAILED;
+        p->res.ntp[i].status = NTP_LOCAL_ERROR;
         finish(p);
     }
 }

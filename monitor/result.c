@@ -53,6 +53,7 @@ result_ntp_status_str(enum ntp_status s)
     case NTP_KOD_RSTR: return "kod_rstr";
     case NTP_KOD_RATE: return "kod_rate";
     case NTP_NOT_ATTEMPTED: return "not_attempted";
+    case NTP_LOCAL_ERROR: return "local_error";
     }
     return "unknown";
 }
@@ -102,7 +103,7 @@ result_ke_status_parse(const char *s, enum ke_status *out)
 int
 result_ntp_status_parse(const char *s, enum ntp_status *out)
 {
-    for (int i = NTP_OK; i <= NTP_NOT_ATTEMPTED; i++) {
+    for (int i = NTP_OK; i <= NTP_LOCAL_ERROR; i++) {
         if (strcmp(s, result_ntp_status_str((enum ntp_status)i)) == 0) {
             *out = (enum ntp_status)i;
             return 0;
@@ -115,6 +116,12 @@ bool
 result_ke_is_monitor_fault(enum ke_status s)
 {
     return s == KE_LOCAL_ERROR || s == KE_NO_SUCH_SERVER;
+}
+
+bool
+result_ntp_is_monitor_fault(enum ntp_status s)
+{
+    return s == NTP_LOCAL_ERROR;
 }
 
 void

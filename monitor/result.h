@@ -56,6 +56,9 @@ enum ntp_status {
     NTP_KOD_RSTR = 6,
     NTP_KOD_RATE = 7,
     NTP_NOT_ATTEMPTED = 8,
+    /* Appended: the monitor itself failed (no socket, no memory, its own
+       resolver down); SCORING.md rule 1 discards such samples. */
+    NTP_LOCAL_ERROR = 9,
 };
 
 enum probe_reason {
@@ -152,6 +155,7 @@ int result_ntp_status_parse(const char *s, enum ntp_status *out);
 /* True for outcomes that are the monitor's own fault, not the server's
    (SCORING.md rule 1): local errors, our DNS down, a pool KE's "no such server". */
 bool result_ke_is_monitor_fault(enum ke_status s);
+bool result_ntp_is_monitor_fault(enum ntp_status s);
 
 /* Reset a result to "nothing attempted yet". */
 void result_ke_init(struct ke_result *r);

@@ -104,6 +104,12 @@ score_step_of(const struct probe_result *r, struct score_step *out)
         return;
     }
     for (int i = 0; i < n; i++) {
+        if (result_ntp_is_monitor_fault(r->ntp[i].status)) {
+            discard(out);
+            return;
+        }
+    }
+    for (int i = 0; i < n; i++) {
         switch (r->ntp[i].status) {
         case NTP_OK: break;
         case NTP_KOD_DENY:
@@ -114,6 +120,7 @@ score_step_of(const struct probe_result *r, struct score_step *out)
         case NTP_SEND_FAILED:
         case NTP_DNS_FAILED:
         case NTP_NOT_ATTEMPTED: other = true; break;
+        case NTP_LOCAL_ERROR: break;    /* discarded above */
         }
     }
     if (deny) { /* rule 2 */
@@ -341,6 +348,7 @@ ntp_text(enum ntp_status ntp)
     case NTP_KOD_RSTR: return "NTP server restricts access (kiss-o'-death RSTR)";
     case NTP_KOD_RATE: return "NTP server rate-limits the monitor (kiss-o'-death RATE)";
     case NTP_NOT_ATTEMPTED: return "NTP exchange not attempted";
+    case NTP_LOCAL_ERROR: return "monitor error";
     }
     return "NTP exchange failed";
 }

@@ -52,6 +52,13 @@ m_local(struct probe_result *r)
     r->n_ntp = 0;
 }
 static void
+m_ntp_local(struct probe_result *r)
+{
+    /* Our own NTP failure outranks even a DENY in the other exchange. */
+    r->ntp[0].status = NTP_KOD_DENY;
+    r->ntp[1].status = NTP_LOCAL_ERROR;
+}
+static void
 m_nosuch(struct probe_result *r)
 {
     r->ke.status = KE_NO_SUCH_SERVER;
@@ -244,6 +251,7 @@ m_exact3(struct probe_result *r)
 static const struct rule_case rule_cases[] = {
     {"perfect", m_none, PROBE_OK, false, 1.0, INFINITY},
     {"rule 1 local error", m_local, PROBE_MONITOR_FAULT, true, NAN, INFINITY},
+    {"rule 1 ntp local error", m_ntp_local, PROBE_MONITOR_FAULT, true, NAN, INFINITY},
     {"rule 1 pool KE no such server", m_nosuch, PROBE_MONITOR_FAULT, true, NAN, INFINITY},
     {"rule 1 KE not attempted", m_notatt, PROBE_MONITOR_FAULT, true, NAN, INFINITY},
     {"rule 2 DENY", m_deny, PROBE_KOD_DENY, false, -10, -50},
