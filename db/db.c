@@ -350,11 +350,8 @@ _Static_assert((1 << DB_ID_SHIFT) == 1048576, "the SQL above spells 2^DB_ID_SHIF
 #define DB_CACHE_KIB        "-65536"
 #define DB_CHECKPOINT_PAGES "40000"
 
-static void seterr(char **err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-seterr(char **err, const char *fmt, ...)
+void
+db_seterr(char **err, const char *fmt, ...)
 {
     va_list ap;
     char buf[512];
@@ -454,7 +451,7 @@ run_script(sqlite3 *h, const char *sql, char **err)
         int rc = sqlite3_prepare_v2(h, sql, -1, &s, &tail);
 
         if (rc != SQLITE_OK) {
-            seterr(err, "%s", sqlite3_errmsg(h));
+            db_seterr(err, "%s", sqlite3_errmsg(h));
             return -1;
         }
         if (s) {
@@ -462,7 +459,7 @@ run_script(sqlite3 *h, const char *sql, char **err)
                 ;
             sqlite3_finalize(s);
             if (rc != SQLITE_DONE) {
-                seterr(err, "%s", sqlite3_errmsg(h));
+                db_seterr(err, "%s", sqlite3_errmsg(h));
                 return -1;
             }
         }
@@ -482,7 +479,7 @@ read_int(sqlite3 *h, const char *sql, int *out, char **err)
         sqlite3_finalize(s);
         return 0;
     }
-    seterr(err, "%s", sqlite3_errmsg(h));
+    db_seterr(err, "%s", sqlite3_errmsg(h));
     sqlite3_finalize(s);
     return -1;
 }
@@ -500,7 +497,7 @@ configure(sqlite3 *h, char **err)
     if (read_int(h, "PRAGMA user_version", &version, err) < 0)
         return -1;
     if (version > DB_SCHEMA_VERSION) {
-        seterr(err, NEWER_FMT, version, DB_SCHEMA_VERSION);
+        db_seterr(err, NEWER_FMT, version, DB_SCHEMA_VERSION);
         return -1;
     }
     /* Only a new, empty database takes a page size (WAL fixes it at the
@@ -508,14 +505,14 @@ configure(sqlite3 *h, char **err)
     if (run_script(h, "PRAGMA page_size=" DB_PAGE_SIZE, err) < 0)
         return -1;
     if (sqlite3_prepare_v2(h, "PRAGMA journal_mode=WAL", -1, &s, NULL) != SQLITE_OK) {
-        seterr(err, "%s", sqlite3_errmsg(h));
+        db_seterr(err, "%s", sqlite3_errmsg(h));
         return -1;
     }
     ok = sqlite3_step(s) == SQLITE_ROW &&
          sqlite3_stricmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
     sqlite3_finalize(s);
     if (!ok) {
-        seterr(err, "cannot switch to WAL mode: %s", sqlite3_errmsg(h));
+        db_seterr(err, "cannot switch to WAL mode: %s", sqlite3_errmsg(h));
         return -1;
     }
     return run_script(h,
@@ -546,14 +543,14 @@ migrate(sqlite3 *h, int target, char **err)
     if (read_int(h, "PRAGMA user_version", &version, err) < 0)
         goto fail;
     if (version > DB_SCHEMA_VERSION) {
-        seterr(err, NEWER_FMT, version, DB_SCHEMA_VERSION);
+        db_seterr(err, NEWER_FMT, version, DB_SCHEMA_VERSION);
         goto fail;
     }
     for (int v = version; v < target; v++) {
         char *e = NULL;
 
         if (run_script(h, migrations[v], &e) < 0) {
-            seterr(err, "migration to version %d failed: %s", v + 1, e ? e : "?");
+            db_seterr(err, "migration to version %d failed: %s", v + 1, e ? e : "?");
             free(e);
             goto fail;
         }
@@ -581,7 +578,7 @@ open_handle(const char *path, char **err)
         path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 
     if (rc != SQLITE_OK) {
-        seterr(err, "%s: %s", path, h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
+        db_seterr(err, "%s: %s", path, h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
         sqlite3_close(h);
         return NULL;
     }
@@ -589,7 +586,7 @@ open_handle(const char *path, char **err)
         char *e = err ? *err : NULL;
         if (err)
             *err = NULL;
-        seterr(err, "%s: %s", path, e ? e : "cannot configure");
+        db_seterr(err, "%s: %s", path, e ? e : "cannot configure");
         free(e);
         sqlite3_close(h);
         return NULL;
@@ -606,7 +603,7 @@ db_migrate(const char *path, int version, char **err)
     if (err)
         *err = NULL;
     if (version < 0 || version > DB_SCHEMA_VERSION) {
-        seterr(err, "no schema version %d", version);
+        db_seterr(err, "no schema version %d", version);
         return -1;
     }
     h = open_handle(path, err);
@@ -625,7 +622,7 @@ db_open(const char *path, char **err)
     if (err)
         *err = NULL;
     if (!db) {
-        seterr(err, "out of memory");
+        db_seterr(err, "out of memory");
         return NULL;
     }
     db->h = open_handle(path, err);
@@ -636,7 +633,7 @@ db_open(const char *path, char **err)
     for (int i = 0; i < ST_COUNT; i++) {
         if (sqlite3_prepare_v3(db->h, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                                &db->st[i], NULL) != SQLITE_OK) {
-            seterr(err, "%s: preparing statement %d: %s", path, i, sqlite3_errmsg(db->h));
+            db_seterr(err, "%s: preparing statement %d: %s", path, i, sqlite3_errmsg(db->h));
             goto fail;
         }
     }
@@ -711,7 +708,7 @@ db_check(struct db *db, char **err)
         *err = NULL;
     rc = sqlite3_step(s);
     if (rc != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(s, 0), "ok") != 0) {
-        seterr(err, "integrity_check: %s",
+        db_seterr(err, "integrity_check: %s",
                rc == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0)
                                 : sqlite3_errmsg(db->h));
         db_stmt_done(db, s);
@@ -721,7 +718,7 @@ db_check(struct db *db, char **err)
     s = db_stmt(db, ST_FK_CHECK);
     rc = sqlite3_step(s);
     if (rc != SQLITE_DONE) {
-        seterr(err, "foreign_key_check: %s",
+        db_seterr(err, "foreign_key_check: %s",
                rc == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0)
                                 : sqlite3_errmsg(db->h));
         db_stmt_done(db, s);

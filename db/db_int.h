@@ -91,6 +91,10 @@ int db_exec_stmt(struct db *db, sqlite3_stmt *s, const char *what);
 /* Log the connection's last error about `what`. */
 void db_log_error(struct db *db, const char *what);
 
+/* Replace *err (malloc'd, freed first; err may be NULL) with a formatted
+   message.  *err must be NULL or a message from an earlier call. */
+void db_seterr(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Bind v, or NULL when v is NAN. */
 int db_bind_real(sqlite3_stmt *s, int i, double v);
 /* Column i as a double; NAN when NULL. */

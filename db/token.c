@@ -19,23 +19,6 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-static void seterr(char **err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-seterr(char **err, const char *fmt, ...)
-{
-    va_list ap;
-    char buf[512];
-
-    if (!err)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    *err = strdup(buf);
-}
-
 /* Read the secret from an open fd: a regular file of ours, private, of
    exactly DB_SECRET_LEN bytes. */
 static int
@@ -47,20 +30,20 @@ read_secret(int fd, const char *path, unsigned char *secret, char **err)
     size_t got = 0;
 
     if (fstat(fd, &st) < 0) {
-        seterr(err, "secret %s: %s", path, strerror(errno));
+        db_seterr(err, "secret %s: %s", path, strerror(errno));
         return -1;
     }
     if (!S_ISREG(st.st_mode)) {
-        seterr(err, "secret %s: not a regular file", path);
+        db_seterr(err, "secret %s: not a regular file", path);
         return -1;
     }
     if (st.st_uid != geteuid()) {
-        seterr(err, "secret %s: owned by uid %u, not by this user (uid %u)", path,
+        db_seterr(err, "secret %s: owned by uid %u, not by this user (uid %u)", path,
                (unsigned)st.st_uid, (unsigned)geteuid());
         return -1;
     }
     if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        seterr(err, "secret %s: open to group or others (mode %03o): chmod 600 it",
+        db_seterr(err, "secret %s: open to group or others (mode %03o): chmod 600 it",
                path, (unsigned)(st.st_mode & 0777));
         return -1;
     }
@@ -70,7 +53,7 @@ read_secret(int fd, const char *path, unsigned char *secret, char **err)
             continue;
         if (n < 0) {
             OPENSSL_cleanse(buf, sizeof(buf));
-            seterr(err, "secret %s: %s", path, strerror(errno));
+            db_seterr(err, "secret %s: %s", path, strerror(errno));
             return -1;
         }
         if (n == 0)
@@ -79,7 +62,7 @@ read_secret(int fd, const char *path, unsigned char *secret, char **err)
     }
     if (got != DB_SECRET_LEN) {
         OPENSSL_cleanse(buf, sizeof(buf));
-        seterr(err, "secret %s: %s%zu bytes, expected %d", path,
+        db_seterr(err, "secret %s: %s%zu bytes, expected %d", path,
                got > DB_SECRET_LEN ? "more than " : "", got > DB_SECRET_LEN ? got - 1 : got,
                DB_SECRET_LEN);
         return -1;
@@ -147,21 +130,21 @@ create_secret(const char *path, unsigned char *secret, char **err)
     int fd, rc = -1;
 
     if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >= sizeof(tmp)) {
-        seterr(err, "secret %s: path too long", path);
+        db_seterr(err, "secret %s: path too long", path);
         return -1;
     }
     fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
     if (fd < 0) {
-        seterr(err, "secret %s: %s", path, strerror(errno));
+        db_seterr(err, "secret %s: %s", path, strerror(errno));
         return -1;
     }
     if (RAND_bytes(secret, DB_SECRET_LEN) != 1) {
-        seterr(err, "secret %s: no random bytes", path);
+        db_seterr(err, "secret %s: no random bytes", path);
         goto done;
     }
     if (fchmod(fd, 0600) < 0 || write_all(fd, secret, DB_SECRET_LEN) < 0 ||
         fsync(fd) < 0) {
-        seterr(err, "secret %s: %s", tmp, strerror(errno));
+        db_seterr(err, "secret %s: %s", tmp, strerror(errno));
         goto done;
     }
     /* link() fails with EEXIST instead of replacing, unlike rename(): the
@@ -170,11 +153,11 @@ create_secret(const char *path, unsigned char *secret, char **err)
         if (errno == EEXIST)
             rc = 0;
         else
-            seterr(err, "secret %s: %s", path, strerror(errno));
+            db_seterr(err, "secret %s: %s", path, strerror(errno));
         goto done;
     }
     if (sync_dir(path) < 0) {
-        seterr(err, "secret %s: syncing its directory: %s", path, strerror(errno));
+        db_seterr(err, "secret %s: syncing its directory: %s", path, strerror(errno));
         goto done;
     }
     rc = 1;
@@ -189,6 +172,8 @@ done:
 int
 db_secret_load(const char *path, unsigned char secret[DB_SECRET_LEN], char **err)
 {
+    if (err)
+        *err = NULL;
     for (int attempt = 0; attempt < 2; attempt++) {
         int fd = open_secret(path);
         int rc;
@@ -199,11 +184,11 @@ db_secret_load(const char *path, unsigned char secret[DB_SECRET_LEN], char **err
             return rc;
         }
         if (errno == ELOOP) {
-            seterr(err, "secret %s: a symbolic link: refused", path);
+            db_seterr(err, "secret %s: a symbolic link: refused", path);
             return -1;
         }
         if (errno != ENOENT) {
-            seterr(err, "secret %s: %s", path, strerror(errno));
+            db_seterr(err, "secret %s: %s", path, strerror(errno));
             return -1;
         }
         rc = create_secret(path, secret, err);
@@ -211,7 +196,7 @@ db_secret_load(const char *path, unsigned char secret[DB_SECRET_LEN], char **err
             return rc > 0 ? 0 : -1;
         /* Another process linked its secret first: read that one. */
     }
-    seterr(err, "secret %s: cannot create or read", path);
+    db_seterr(err, "secret %s: cannot create or read", path);
     return -1;
 }
 
