@@ -56,11 +56,10 @@ wipe(struct probe *p)
     explicit_bzero(p->token, sizeof(p->token));
 }
 
+/* Release every handle the probe holds; the struct itself stays. */
 static void
-finish(struct probe *p)
+release(struct probe *p)
 {
-    if (p->state == ST_DONE)
-        return;
     p->state = ST_DONE;
     ke_cancel(p->ke);
     ntpx_cancel(p->ntpx);
@@ -70,6 +69,15 @@ finish(struct probe *p)
         event_free(p->ev_later);
     if (p->ev_deadline)
         event_free(p->ev_deadline);
+    p->ev_later = p->ev_deadline = NULL;
+}
+
+static void
+finish(struct probe *p)
+{
+    if (p->state == ST_DONE)
+        return;
+    release(p);
     /* A whole probe always reports both exchanges; the ones never started
        stay not_attempted. */
     if (!p->t.ke_only)
@@ -390,13 +398,7 @@ probe_cancel(struct probe *p)
 {
     if (!p || p->state == ST_DONE)
         return;
-    p->state = ST_DONE;
-    ke_cancel(p->ke);
-    ntpx_cancel(p->ntpx);
-    if (p->ev_later)
-        event_free(p->ev_later);
-    if (p->ev_deadline)
-        event_free(p->ev_deadline);
+    release(p);
     wipe(p);
     free(p);
 }
