@@ -32,6 +32,7 @@
 
 #include "monitor/aead.h"
 #include "monitor/nke.h"
+#include "monitor/tlsctx.h"
 #include "tests/server/tcookie.h"
 #include "tests/server/tsrv.h"
 #include "util/log.h"
@@ -43,7 +44,6 @@
 #define FILLER_COUNT 18                 /* 18 * 4004 bytes > 64 KiB */
 #define SPLIT_CHUNK 7                   /* ke-split: bytes per TLS record */
 
-static const char exporter_label[] = "EXPORTER-network-time-security";
 
 /* ------------------------------------------------------------------ records */
 
@@ -588,24 +588,12 @@ conn_close(struct tke_conn *c)
     conn_free(c);
 }
 
+/* The keys of RFC 8915 5.1 from this session: the same exporter call as the
+   client's (tlsctx.c), whose output real peers have checked. */
 static int
 export_ssl(void *arg, uint16_t aead_ctx, size_t key_len, uint8_t *c2s, uint8_t *s2c)
 {
-    SSL *ssl = arg;
-    /* protocol id (u16) || AEAD id (u16) || 0 for C2S, 1 for S2C */
-    uint8_t context[5] = {0, NKE_PROTO_NTPV4, (uint8_t)(aead_ctx >> 8), (uint8_t)aead_ctx,
-                          0};
-
-    if (SSL_export_keying_material(ssl, c2s, key_len, exporter_label,
-                                   sizeof(exporter_label) - 1, context, sizeof(context),
-                                   1) != 1)
-        return -1;
-    context[4] = 1;
-    if (SSL_export_keying_material(ssl, s2c, key_len, exporter_label,
-                                   sizeof(exporter_label) - 1, context, sizeof(context),
-                                   1) != 1)
-        return -1;
-    return 0;
+    return tlsctx_export_keys(arg, NKE_PROTO_NTPV4, aead_ctx, key_len, c2s, s2c);
 }
 
 static void
