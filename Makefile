@@ -10,7 +10,7 @@ LDFLAGS ?=
 BUILD   ?= build
 BIN     ?= bin
 
-PKGS := openssl libevent libevent_openssl jansson sqlite3 libcurl
+PKGS := openssl libevent libevent_openssl jansson sqlite3 libcurl inih
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 ifeq ($(PKG_LIBS),)
@@ -23,7 +23,7 @@ VERSION := $(shell cat VERSION)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -I. $(WARN) -DNTSPOOL_VERSION='"$(VERSION)"' \
              $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
 
-LIB_SRCS := $(sort $(wildcard util/*.c monitor/*.c scorer/*.c db/*.c))
+LIB_SRCS := $(sort $(wildcard util/*.c monitor/*.c scorer/*.c db/*.c web/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libntspool.a
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Every global symbol of the library carries its module's prefix (STYLE.md 1):
-# a file monitor/NAME.c, scorer/NAME.c or util/NAME.c exports NAME_*; every
-# file of db/ exports db_*.  Prints the offenders; exits 1 if there are any.
+# a file monitor/NAME.c, scorer/NAME.c, util/NAME.c or web/NAME.c exports
+# NAME_* (monitor/sched.c: sch_*); every file of db/ exports db_*.  Prints the offenders; exits 1 if there are any.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 lib=${1:-$top/build/libntspool.a}
@@ -9,7 +9,9 @@ out=$(nm -A --defined-only --extern-only "$lib" | while IFS= read -r line; do
     member=${line#*:}; member=${member%%:*}
     sym=${line##* }
     stem=${member%.o}
-    if [ -e "$top/db/$stem.c" ]; then prefix=db; else prefix=$stem; fi
+    if [ -e "$top/db/$stem.c" ]; then prefix=db
+    elif [ "$stem" = sched ]; then prefix=sch   # POSIX owns sched_ (STYLE.md 1)
+    else prefix=$stem; fi
     case $sym in
     "${prefix}"_*) ;;
     *) echo "$member: $sym lacks the prefix ${prefix}_" ;;

@@ -1,0 +1,87 @@
+/* config.h - the INI configuration of ntspoold and ntspool-monitor
+ * (PRODUCT.md "command line and configuration"), parsed with Debian's
+ * libinih.  Every key is optional; an unknown section or key, a value out of
+ * range or a malformed one is an error naming the file, the line and the key.
+ * Nothing here opens anything but the file itself: paths are kept as text. */
+#ifndef NTSPOOL_UTIL_CONFIG_H
+#define NTSPOOL_UTIL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_LISTEN_MAX 8
+#define CONFIG_PATH_MAX   1024
+#define CONFIG_URL_MAX    1024
+#define CONFIG_ADDR_MAX   64
+#define CONFIG_ERR_MAX    512
+
+/* Which program reads the file: they share [monitor] keys in part. */
+enum config_prog {
+    CONFIG_NTSPOOLD = 0,
+    CONFIG_MONITOR = 1, /* ntspool-monitor */
+};
+
+enum config_codepoints {
+    CONFIG_CP_AUTO = 0,
+    CONFIG_CP_PERMANENT = 1,
+    CONFIG_CP_EXPERIMENTAL = 2,
+};
+
+/* Log levels as log.h numbers them: 0 err, 1 warn, 2 info, 3 debug. */
+
+struct config_listen {
+    char addr[CONFIG_ADDR_MAX]; /* numeric IPv4 or IPv6 (without brackets) */
+    uint16_t port;
+};
+
+struct config {
+    enum config_prog prog;
+    /* [http] (ntspoold) */
+    struct config_listen listen[CONFIG_LISTEN_MAX];
+    size_t nlisten;                   /* default 1: 127.0.0.1:8080 */
+    char public_url[CONFIG_URL_MAX];  /* default "http://" + first listen (IPv6 in []) */
+    /* [store] (ntspoold) */
+    char database[CONFIG_PATH_MAX];    /* default var/ntspool.db */
+    char secret_file[CONFIG_PATH_MAX]; /* default var/secret */
+    int retention_days;                /* default 15, 1..3650 */
+    /* [monitor] (both unless noted) */
+    bool builtin;                      /* ntspoold: default yes */
+    int interval;                      /* ntspoold: default 241, 1..86400 */
+    double ke_timeout, ntp_timeout;    /* s, defaults 10 and 1; 0.01..300 / 0.01..60 */
+    int max_in_flight;                 /* ntspoold: default 1000, 1..100000 */
+    char ca_file[CONFIG_PATH_MAX];     /* ntspoold: "" none */
+    bool allow_private;                /* default no */
+    enum config_codepoints codepoints; /* default auto */
+    bool clock_check;                  /* default yes */
+    char url[CONFIG_URL_MAX];          /* monitor: the service's base URL */
+    char key_file[CONFIG_PATH_MAX];    /* monitor */
+    char service_ca_file[CONFIG_PATH_MAX]; /* monitor */
+    char probe_ca_file[CONFIG_PATH_MAX];   /* monitor */
+    char spool[CONFIG_PATH_MAX];       /* monitor: default var/spool */
+    long spool_max;                    /* monitor: default 100000, 1..100000000 */
+    /* [alerts] (ntspoold) */
+    char smtp_url[CONFIG_URL_MAX];
+    char from[CONFIG_URL_MAX];
+    /* [log] (both; an addition to PRODUCT.md's table, reloadable) */
+    int log_level;                     /* err|warn|info|debug, default warn */
+};
+
+/* Fill c with the defaults of prog. */
+void config_defaults(struct config *c, enum config_prog prog);
+
+/* Defaults, then the file at path on top.  0, or -1 with a message in err
+   (CONFIG_ERR_MAX bytes) of the form "FILE:LINE: [section] key: problem"
+   (or "FILE: problem" when the file cannot be read).  c is left with the
+   defaults plus what parsed before the error. */
+int config_load(struct config *c, enum config_prog prog, const char *path, char *err,
+                size_t errlen);
+
+/* Parse text as if it were a file named name (tests, fuzzing).  As config_load. */
+int config_load_string(struct config *c, enum config_prog prog, const char *name,
+                       const char *text, char *err, size_t errlen);
+
+/* Parse one "ADDR:PORT" listen item ("[::1]:8080" for IPv6).  0 or -1. */
+int config_parse_listen(const char *s, struct config_listen *out);
+
+#endif
