@@ -1,6 +1,6 @@
 /* db_int.h - what the files of db/ share and nobody else sees: the
- * connection struct, the prepared statements (their SQL is in db.c, the only
- * place with SQL text besides the migrations), and small helpers. */
+ * connection struct, the prepared statements (their SQL and the migrations
+ * are in schema.c, the only file with SQL text), and small helpers. */
 #ifndef NTSPOOL_DB_DB_INT_H
 #define NTSPOOL_DB_DB_INT_H
 
@@ -67,6 +67,11 @@ enum db_stmt {
     ST_HOURLY_LIST,
     ST_COUNT
 };
+
+/* The SQL text (schema.c): migrations[i] takes the schema from version i to
+   i + 1; stmt_sql[id] is prepared into db->st[id] by db_open. */
+extern const char *const db_migrations[DB_SCHEMA_VERSION];
+extern const char *const db_stmt_sql[ST_COUNT];
 
 struct db {
     sqlite3 *h;

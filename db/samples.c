@@ -414,7 +414,7 @@ struct score_row {
     int64_t cert_not_after;
 };
 
-/* The score columns (SCORE_COLS_SC in db.c) from column `c` on, and the
+/* The score columns (SCORE_COLS_SC in schema.c) from column `c` on, and the
    monitor's name when name_col >= 0. */
 static void
 score_row_at(sqlite3_stmt *s, int c, int name_col, struct score_row *x)
