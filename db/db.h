@@ -31,7 +31,7 @@
 
 struct db; /* opaque */
 
-#define DB_SCHEMA_VERSION  3  /* the version this program writes */
+#define DB_SCHEMA_VERSION  4  /* the version this program writes */
 #define DB_RETENTION_DAYS  15 /* default raw-sample retention */
 #define DB_DETAIL_EPOCH    (7 * 86400) /* s: the shared part of results is stored
                                           once per epoch of sample time; retention
@@ -60,6 +60,35 @@ struct db *db_open(const char *path, char **err);
 
 /* Finalize every statement and close; db_close(NULL) does nothing. */
 void db_close(struct db *db);
+
+/* The sizes in bytes of the database file and of its write-ahead log (0 when
+   there is none), by stat(): no query, cheap enough for /metrics.  0 / -1. */
+int db_size(struct db *db, int64_t *main_bytes, int64_t *wal_bytes);
+
+/* PRAGMA wal_autocheckpoint for this connection: checkpoint when a commit
+   leaves the WAL longer than `pages` pages; 0 turns it off (the service then
+   checkpoints from a thread, see db_ckpt_open).  db_open sets a default
+   (db.c).  0 / -1. */
+int db_set_autocheckpoint(struct db *db, int pages);
+
+/* A checkpointer: its own connection to the database at path, for a worker
+   thread, so that writing the WAL back into the database never stalls the
+   event loop's commits.  Each connection is used by one thread at a time (the
+   thread that runs db_ckpt_run needs not be the one that opened it), which
+   SQLite allows when built thread-safe (checked: sqlite3_threadsafe()).  The
+   database must exist (the service opens it with db_open first).  NULL and
+   *err (malloc'd, caller frees) on failure. */
+struct db_ckpt;
+struct db_ckpt *db_ckpt_open(const char *path, char **err);
+/* One PRAGMA wal_checkpoint(PASSIVE), via sqlite3_wal_checkpoint_v2: copy
+   back as many frames as no reader still needs, never waiting for readers
+   or writers (the busy handler is not called).  *wal_frames (may be NULL)
+   gets the frames in the WAL, *done_frames (may be NULL) those now in the
+   database.  A checkpoint already running on another connection is not an
+   error: 0 with both counts 0.  0 / -1 (logged). */
+int db_ckpt_run(struct db_ckpt *c, int *wal_frames, int *done_frames);
+/* Close the connection; db_ckpt_close(NULL) does nothing. */
+void db_ckpt_close(struct db_ckpt *c);
 
 /* Bring the database at path to schema `version` (0..DB_SCHEMA_VERSION) and
    close it; for tests and tools (db_open does this itself).  One already at
@@ -163,11 +192,27 @@ struct db_source {
     char randomizer[DB_RANDOMIZER_LEN + 1];
     int64_t created;
     int64_t deleted; /* 0 while active */
+    int codepoints;  /* 0 unknown, 1 permanent, 2 experimental */
 };
 
-/* Add a source with a new UUID and an empty randomizer; out filled. */
+/* Pool-record codepoints a source answers to (struct db_source.codepoints). */
+#define DB_CODEPOINTS_UNKNOWN      0
+#define DB_CODEPOINTS_PERMANENT    1
+#define DB_CODEPOINTS_EXPERIMENTAL 2
+
+/* Add a source with a new UUID and an empty randomizer: 0 and out filled.
+   1, out untouched, when an active source (of any owner) has the same host,
+   compared case-insensitively, and port: the API's 409.  A deleted source's
+   host and port may be added again (a new source, new UUID).  -1 error. */
 int db_source_add(struct db *db, int64_t owner, const char *host, int port, int64_t now,
                   struct db_source *out);
+/* The active source by host (case-insensitive) and port: 1/0/-1. */
+int db_source_find(struct db *db, const char *host, int port, struct db_source *out);
+/* Remember the codepoints a source answers to (DB_CODEPOINTS_*; UNKNOWN
+   forgets them).  An unknown id is not an error.  0 / -1. */
+int db_source_set_codepoints(struct db *db, int64_t id, int codepoints);
+/* The number of active sources, in *active.  0 / -1. */
+int db_source_count(struct db *db, int64_t *active);
 int db_source_get(struct db *db, int64_t id, struct db_source *out); /* 1/0/-1 */
 int db_source_by_uuid(struct db *db, const char *uuid,
                       struct db_source *out); /* 1/0/-1 */
@@ -210,6 +255,10 @@ int db_monitor_add(struct db *db, const char *name, const char *key, int64_t now
    (the hashes compared in constant time), 0 otherwise.  Sets last_seen to now
    when it is DB_TOUCH_INTERVAL or more behind. */
 int db_monitor_auth(struct db *db, const char *key, int64_t now, struct db_monitor *out);
+/* A monitor by name (case-sensitive, as stored) or by id, whatever its
+   status.  1/0/-1. */
+int db_monitor_by_name(struct db *db, const char *name, struct db_monitor *out);
+int db_monitor_get(struct db *db, int64_t id, struct db_monitor *out);
 int db_monitor_set_status(struct db *db, int64_t id, enum db_monitor_status st);
 int db_monitors_list(struct db *db, struct db_monitor **out, size_t *n);
 const char *db_monitor_status_str(enum db_monitor_status st);
@@ -283,6 +332,12 @@ struct db_kind_status {
     struct score_current cur;
     int n_monitors;     /* monitors with a score row, fresh or not */
     int64_t last_probe; /* latest sample time of any monitor; 0 none */
+    bool has_last;      /* last_reason is set (exactly when last_probe is) */
+    enum probe_reason last_reason; /* reason of the newest scored sample of any
+                                      monitor of the kind (sample_time), for the
+                                      API's KIND.reason: the sample of
+                                      last_probe (monitors whose latest report
+                                      is "not applicable" left out, as there) */
 };
 
 struct db_source_status {

@@ -37,6 +37,9 @@ enum db_stmt {
     ST_SRC_DEL,
     ST_SRC_REKEY,
     ST_SRC_ACTIVE,
+    ST_SRC_FIND,
+    ST_SRC_CODEPOINTS,
+    ST_SRC_COUNT,
     ST_STATUS_OF_OWNER,
     ST_STATUS_ALL,
     /* monitors */
@@ -44,6 +47,8 @@ enum db_stmt {
     ST_MON_BY_HASH,
     ST_MON_TOUCH,
     ST_MON_STATUS,
+    ST_MON_GET,
+    ST_MON_BY_NAME,
     ST_MON_LIST,
     /* samples and scores */
     ST_DETAIL_GET,
@@ -106,6 +111,11 @@ int db_bind_real(sqlite3_stmt *s, int i, double v);
 double db_column_real(sqlite3_stmt *s, int i);
 /* Copy column i's text into buf (truncated, NUL-terminated; "" when NULL). */
 void db_column_text(sqlite3_stmt *s, int i, char *buf, size_t len);
+
+/* A time_sources row as SRC_COLS (schema.c) lists it, from column 0 on:
+   DB_SOURCE_COLS columns (sources.c). */
+#define DB_SOURCE_COLS 9
+void db_source_row(sqlite3_stmt *s, struct db_source *out);
 
 /* Step a one-row lookup: 1 and fill(s, arg) for a row, 0 none, -1 error;
    the statement is reset either way. */

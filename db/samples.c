@@ -472,8 +472,12 @@ fill_status(const struct score_row *rows, size_t n, int64_t now, struct score_mo
             if ((int)rows[i].ms.kind != k)
                 continue;
             m[nk++] = rows[i].ms.m;
-            if (!rows[i].ms.m.not_applicable && rows[i].ms.m.sample_time > ks->last_probe)
+            if (!rows[i].ms.m.not_applicable &&
+                rows[i].ms.m.sample_time > ks->last_probe) {
                 ks->last_probe = rows[i].ms.m.sample_time;
+                ks->has_last = true;
+                ks->last_reason = rows[i].ms.m.reason;
+            }
             if (rows[i].cert_not_after && rows[i].ms.m.sample_time >= cert_time) {
                 cert_time = rows[i].ms.m.sample_time;
                 out->cert_not_after = rows[i].cert_not_after;
@@ -565,16 +569,11 @@ db_sources_of_owner(struct db *db, int64_t owner, int64_t now,
             list = nl;
             cur = &list[len++];
             memset(cur, 0, sizeof(*cur));
-            cur->src.id = id;
-            db_column_text(s, 1, cur->src.uuid, sizeof(cur->src.uuid));
-            cur->src.owner = sqlite3_column_int64(s, 2);
-            db_column_text(s, 3, cur->src.host, sizeof(cur->src.host));
-            cur->src.port = sqlite3_column_int(s, 4);
-            db_column_text(s, 5, cur->src.randomizer, sizeof(cur->src.randomizer));
-            cur->src.created = sqlite3_column_int64(s, 6);
+            db_source_row(s, &cur->src);
             nrows = 0;
         }
-        if (sqlite3_column_type(s, 8) == SQLITE_NULL) /* no score row yet */
+        /* The score columns follow the source's. */
+        if (sqlite3_column_type(s, DB_SOURCE_COLS) == SQLITE_NULL) /* no score row */
             continue;
         if (nrows == rcap) {
             void *nr = grow(rows, &rcap, nrows + 1, sizeof(*rows)), *nm;
@@ -588,7 +587,7 @@ db_sources_of_owner(struct db *db, int64_t owner, int64_t now,
             m = nm;
         }
         memset(&rows[nrows], 0, sizeof(rows[nrows]));
-        score_row_at(s, 8, -1, &rows[nrows++]);
+        score_row_at(s, DB_SOURCE_COLS, -1, &rows[nrows++]);
     }
     if (rc != SQLITE_DONE) {
         db_log_error(db, "sources of owner");

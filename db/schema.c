@@ -140,11 +140,29 @@ const char *const db_migrations[DB_SCHEMA_VERSION] = {
     "CREATE TABLE meta ("
     "  key TEXT PRIMARY KEY,"
     "  value INTEGER NOT NULL) WITHOUT ROWID;",
+
+    /* 4: the pool-record codepoints a source answers to (NULL unknown, 1
+       permanent, 2 experimental), which the monitor's `auto` mode learns
+       and remembers; and at most one active source per host (DNS names
+       compare case-insensitively) and port, which is what makes an add of
+       the same server twice a 409.  A database that already holds such
+       twins keeps the oldest active one: the later ones are marked
+       deleted now (still there for their history), or the index could not
+       be built and the service would never start. */
+    "ALTER TABLE time_sources ADD COLUMN codepoints INTEGER;"
+    "UPDATE time_sources SET deleted = CAST(strftime('%s', 'now') AS INTEGER) "
+    "WHERE deleted IS NULL AND EXISTS (SELECT 1 FROM time_sources o "
+    "  WHERE o.deleted IS NULL AND o.host = time_sources.host COLLATE NOCASE "
+    "  AND o.port = time_sources.port AND o.id < time_sources.id);"
+    "CREATE UNIQUE INDEX time_sources_active_host "
+    "ON time_sources(host COLLATE NOCASE, port) WHERE deleted IS NULL;",
 };
 
-#define SRC_COLS "id, uuid, owner, host, port, randomizer, created, deleted"
+/* What db_source_row reads (sources.c), DB_SOURCE_COLS columns. */
+#define SRC_COLS "id, uuid, owner, host, port, randomizer, created, deleted, codepoints"
 #define SRC_COLS_S                                                                       \
-    "s.id, s.uuid, s.owner, s.host, s.port, s.randomizer, s.created, s.deleted"
+    "s.id, s.uuid, s.owner, s.host, s.port, s.randomizer, s.created, s.deleted, "       \
+    "s.codepoints"
 /* What samples.c reads of a score row (fill_score_row), from column 0 on. */
 #define SCORE_COLS_SC                                                                    \
     "sc.kind, sc.monitor, sc.time, sc.na, sc.score, sc.sample_time, sc.reason, "         \
@@ -184,8 +202,13 @@ const char *const db_stmt_sql[ST_COUNT] = {
     [ST_APITOK_TOUCH] = "UPDATE api_tokens SET last_used = ?2 WHERE id = ?1",
     [ST_APITOK_DEL] = "DELETE FROM api_tokens WHERE id = ?1 AND user = ?2",
 
+    /* An active twin (time_sources_active_host) makes it a no-op. */
     [ST_SRC_ADD] = "INSERT INTO time_sources(uuid, owner, host, port, created) "
-                   "VALUES(?1, ?2, ?3, ?4, ?5)",
+                   "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+    [ST_SRC_FIND] = "SELECT " SRC_COLS " FROM time_sources "
+                    "WHERE host = ?1 COLLATE NOCASE AND port = ?2 AND deleted IS NULL",
+    [ST_SRC_CODEPOINTS] = "UPDATE time_sources SET codepoints = ?2 WHERE id = ?1",
+    [ST_SRC_COUNT] = "SELECT count(*) FROM time_sources WHERE deleted IS NULL",
     [ST_SRC_GET] = "SELECT " SRC_COLS " FROM time_sources WHERE id = ?1",
     [ST_SRC_BY_UUID] = "SELECT " SRC_COLS " FROM time_sources WHERE uuid = ?1",
     [ST_SRC_DEL] = "UPDATE time_sources SET deleted = ?3 "
@@ -212,6 +235,10 @@ const char *const db_stmt_sql[ST_COUNT] = {
         "WHERE key_hash = ?1",
     [ST_MON_TOUCH] = "UPDATE monitors SET last_seen = ?2 WHERE id = ?1",
     [ST_MON_STATUS] = "UPDATE monitors SET status = ?2 WHERE id = ?1",
+    [ST_MON_GET] =
+        "SELECT id, name, status, created, last_seen FROM monitors WHERE id = ?1",
+    [ST_MON_BY_NAME] =
+        "SELECT id, name, status, created, last_seen FROM monitors WHERE name = ?1",
     [ST_MON_LIST] =
         "SELECT id, name, status, created, last_seen FROM monitors ORDER BY id",
 

@@ -15,11 +15,9 @@
 
 /* ---- time sources --------------------------------------------------------------- */
 
-static void
-fill_source(sqlite3_stmt *s, void *arg)
+void
+db_source_row(sqlite3_stmt *s, struct db_source *x)
 {
-    struct db_source *x = arg;
-
     x->id = sqlite3_column_int64(s, 0);
     db_column_text(s, 1, x->uuid, sizeof(x->uuid));
     x->owner = sqlite3_column_int64(s, 2);
@@ -27,7 +25,14 @@ fill_source(sqlite3_stmt *s, void *arg)
     x->port = sqlite3_column_int(s, 4);
     db_column_text(s, 5, x->randomizer, sizeof(x->randomizer));
     x->created = sqlite3_column_int64(s, 6);
-    x->deleted = sqlite3_column_int64(s, 7); /* NULL reads as 0 */
+    x->deleted = sqlite3_column_int64(s, 7);    /* NULL reads as 0 */
+    x->codepoints = sqlite3_column_int(s, 8); /* NULL: unknown, 0 */
+}
+
+static void
+fill_source(sqlite3_stmt *s, void *arg)
+{
+    db_source_row(s, arg);
 }
 
 int
@@ -35,27 +40,73 @@ db_source_add(struct db *db, int64_t owner, const char *host, int port, int64_t 
               struct db_source *out)
 {
     sqlite3_stmt *s = db_stmt(db, ST_SRC_ADD);
+    struct db_source x;
 
-    memset(out, 0, sizeof(*out));
-    if (strlen(host) >= sizeof(out->host) || port <= 0 || port > 65535) {
+    memset(&x, 0, sizeof(x));
+    if (strlen(host) >= sizeof(x.host) || port <= 0 || port > 65535) {
         log_err("db: source add: bad host or port");
         return -1;
     }
-    if (db_uuid_new(out->uuid) < 0)
+    if (db_uuid_new(x.uuid) < 0)
         return -1;
-    sqlite3_bind_text(s, 1, out->uuid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 1, x.uuid, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, owner);
     sqlite3_bind_text(s, 3, host, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 4, port);
     sqlite3_bind_int64(s, 5, now);
     if (db_exec_stmt(db, s, "source add") < 0)
         return -1;
-    out->id = sqlite3_last_insert_rowid(db->h);
-    out->owner = owner;
-    snprintf(out->host, sizeof(out->host), "%s", host);
-    out->port = port;
-    out->created = now;
+    /* The one statement both checks for an active twin and inserts, so two
+       adds of one server cannot both pass (the partial unique index). */
+    if (sqlite3_changes(db->h) == 0)
+        return 1;
+    x.id = sqlite3_last_insert_rowid(db->h);
+    x.owner = owner;
+    snprintf(x.host, sizeof(x.host), "%s", host);
+    x.port = port;
+    x.created = now;
+    *out = x;
     return 0;
+}
+
+int
+db_source_find(struct db *db, const char *host, int port, struct db_source *out)
+{
+    sqlite3_stmt *s = db_stmt(db, ST_SRC_FIND);
+
+    sqlite3_bind_text(s, 1, host, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, port);
+    return db_lookup(db, s, "source find", fill_source, out);
+}
+
+int
+db_source_set_codepoints(struct db *db, int64_t id, int codepoints)
+{
+    sqlite3_stmt *s = db_stmt(db, ST_SRC_CODEPOINTS);
+
+    if (codepoints != DB_CODEPOINTS_UNKNOWN && codepoints != DB_CODEPOINTS_PERMANENT &&
+        codepoints != DB_CODEPOINTS_EXPERIMENTAL) {
+        log_err("db: source %lld: no codepoints %d", (long long)id, codepoints);
+        return -1;
+    }
+    sqlite3_bind_int64(s, 1, id);
+    if (codepoints != DB_CODEPOINTS_UNKNOWN)
+        sqlite3_bind_int(s, 2, codepoints);
+    return db_exec_stmt(db, s, "source codepoints");
+}
+
+int
+db_source_count(struct db *db, int64_t *active)
+{
+    sqlite3_stmt *s = db_stmt(db, ST_SRC_COUNT);
+    int rc = sqlite3_step(s);
+
+    if (rc == SQLITE_ROW)
+        *active = sqlite3_column_int64(s, 0);
+    else
+        db_log_error(db, "source count");
+    db_stmt_done(db, s);
+    return rc == SQLITE_ROW ? 0 : -1;
 }
 
 int
@@ -228,6 +279,24 @@ db_monitor_auth(struct db *db, const char *key, int64_t now, struct db_monitor *
         return -1;
     out->last_seen = now;
     return 1;
+}
+
+int
+db_monitor_by_name(struct db *db, const char *name, struct db_monitor *out)
+{
+    sqlite3_stmt *s = db_stmt(db, ST_MON_BY_NAME);
+
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    return db_lookup(db, s, "monitor by name", fill_monitor, out);
+}
+
+int
+db_monitor_get(struct db *db, int64_t id, struct db_monitor *out)
+{
+    sqlite3_stmt *s = db_stmt(db, ST_MON_GET);
+
+    sqlite3_bind_int64(s, 1, id);
+    return db_lookup(db, s, "monitor get", fill_monitor, out);
 }
 
 int
