@@ -1,6 +1,7 @@
 /* db_int.h - what the files of db/ share and nobody else sees: the
  * connection struct, the prepared statements (their SQL and the migrations
- * are in schema.c, the only file with SQL text), and small helpers. */
+ * are in schema.c, the only file with query text; db.c and wal.c hold just
+ * the pragmas that set up a connection), and small helpers. */
 #ifndef NTSPOOL_DB_DB_INT_H
 #define NTSPOOL_DB_DB_INT_H
 

@@ -66,6 +66,30 @@ db_set_autocheckpoint(struct db *db, int pages)
     return 0;
 }
 
+/* The connection's journal mode is WAL: 0, else -1 with *err. */
+static int
+check_wal(sqlite3 *h, char **err)
+{
+    sqlite3_stmt *s = NULL;
+    int ok = 0;
+
+    if (sqlite3_prepare_v2(h, "PRAGMA journal_mode", -1, &s, NULL) != SQLITE_OK) {
+        db_seterr(err, "%s", sqlite3_errmsg(h));
+        return -1;
+    }
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        const unsigned char *mode = sqlite3_column_text(s, 0);
+
+        ok = mode && sqlite3_stricmp((const char *)mode, "wal") == 0;
+        if (!ok)
+            db_seterr(err, "journal mode is %s, not wal", mode ? (const char *)mode : "?");
+    } else {
+        db_seterr(err, "%s", sqlite3_errmsg(h));
+    }
+    sqlite3_finalize(s);
+    return ok ? 0 : -1;
+}
+
 struct db_ckpt *
 db_ckpt_open(const char *path, char **err)
 {
@@ -96,6 +120,20 @@ db_ckpt_open(const char *path, char **err)
         return NULL;
     }
     sqlite3_extended_result_codes(c->h, 1);
+    /* A new connection opens the file lazily and does not know the WAL is
+       there until it reads: a checkpoint before that finds no log (and
+       reports -1 frames).  Reading the journal mode opens it, and refuses
+       a database db_open has not switched to WAL. */
+    if (check_wal(c->h, err) < 0) {
+        char *e = err ? *err : NULL;
+
+        if (err)
+            *err = NULL;
+        db_seterr(err, "%s: checkpointer: %s", path, e ? e : "?");
+        free(e);
+        db_ckpt_close(c);
+        return NULL;
+    }
     return c;
 }
 

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/mman.h>
@@ -261,6 +262,21 @@ test_migrations(void)
                                "INSERT INTO monitors(name, key_hash, created) "
                                "VALUES('m', x'00', 5);"),
                       0);
+        /* Twins of source 1 before migration 4 made them impossible: an
+           active one (the later twin is retired), a deleted one (stays as it
+           is), and the same host on another port (a different server). */
+        if (v >= 1)
+            CHECK_INT(sql_exec(path,
+                               "INSERT INTO time_sources(uuid, owner, host, created) "
+                               "VALUES('11111111-2222-4333-8444-555555555556', 1, "
+                               "'OLD.example.org', 6);"
+                               "INSERT INTO time_sources(uuid, owner, host, created, "
+                               "deleted) VALUES('11111111-2222-4333-8444-555555555557', "
+                               "1, 'old.example.org', 7, 8);"
+                               "INSERT INTO time_sources(uuid, owner, host, port, created) "
+                               "VALUES('11111111-2222-4333-8444-555555555558', 1, "
+                               "'old.example.org', 123, 9);"),
+                      0);
         if (v >= 2)
             CHECK_INT(
                 sql_exec(path,
@@ -288,9 +304,36 @@ test_migrations(void)
             CHECK_INT(db_source_get(db, 1, &s), 1);
             CHECK_STR(s.host, "old.example.org");
             CHECK_INT(s.port, 4460);
+            CHECK_INT(s.codepoints, 0); /* the new column: unknown */
+            CHECK_INT(s.deleted, 0);
+            CHECK_INT(db_source_get(db, 2, &s), 1);
+            CHECK(s.deleted > 1000000000); /* retired at migration time */
+            CHECK_INT(db_source_get(db, 3, &s), 1);
+            CHECK_INT(s.deleted, 8);
+            CHECK_INT(db_source_get(db, 4, &s), 1);
+            CHECK_INT(s.deleted, 0);
+            CHECK_INT(db_source_find(db, "Old.Example.ORG", 4460, &s), 1);
+            CHECK_INT(s.id, 1);
+            CHECK_INT(db_source_find(db, "old.example.org", 123, &s), 1);
+            CHECK_INT(s.id, 4);
+            CHECK_INT(db_source_set_codepoints(db, 1, DB_CODEPOINTS_EXPERIMENTAL), 0);
+            CHECK_INT(db_source_get(db, 1, &s), 1);
+            CHECK_INT(s.codepoints, DB_CODEPOINTS_EXPERIMENTAL);
+            CHECK_INT(db_source_add(db, 1, "OLD.EXAMPLE.ORG", 4460, 10, &s), 1);
         }
         CHECK_INT(db_sample_count(db), v >= 2 ? 1 : 0);
+        if (v >= 2) {
+            struct db_source_status st;
+            /* The score row of before keeps its meaning. */
+            CHECK_INT(db_source_status(db, 1, 1100, &st), 1);
+            CHECK_INT(st.kind[SCORE_KIND_NTS_V4].last_probe, 1000);
+            CHECK(st.kind[SCORE_KIND_NTS_V4].has_last);
+            CHECK_INT(st.kind[SCORE_KIND_NTS_V4].last_reason, PROBE_OK);
+        }
         db_close(db);
+        CHECK_INT(sql_int(path, "SELECT count(*) FROM sqlite_master "
+                                "WHERE name = 'time_sources_active_host'"),
+                  1);
     }
 
     /* A database from a newer version is refused, and left alone. */
@@ -1092,6 +1135,15 @@ test_status(void)
         CHECK_STR(st.why, "");
         CHECK_INT(st.last_probe, t0 + 241 * (probes - 1) + 2);
         CHECK_INT(st.cert_not_after, 1800000000);
+        /* KIND.reason: the newest scored sample of the kind is the failing
+           monitor's (2 s after the others in each round). */
+        CHECK(st.kind[SCORE_KIND_NTS_V4].has_last);
+        CHECK_INT(st.kind[SCORE_KIND_NTS_V4].last_probe, t0 + 241 * (probes - 1) + 2);
+        CHECK_INT(st.kind[SCORE_KIND_NTS_V4].last_reason, PROBE_KE_FAILED);
+        CHECK(st.kind[SCORE_KIND_POOL_V4].has_last);
+        CHECK_INT(st.kind[SCORE_KIND_POOL_V4].last_reason, PROBE_OK);
+        CHECK(!st.kind[SCORE_KIND_NTS_V6].has_last); /* only "not applicable" */
+        CHECK_INT(st.kind[SCORE_KIND_NTS_V6].last_probe, 0);
 
         /* Per monitor, for the details page. */
         CHECK_INT(db_source_monitor_scores(f.db, f.src.id, now, &ms, &n), 0);
@@ -1124,6 +1176,27 @@ test_status(void)
         CHECK_INT(st.kind[SCORE_KIND_NTS_V4].cur.n_fresh, 1);
         CHECK(!st.in_pool);
         CHECK_STR(st.why, "nts-v4: token not accepted by the server");
+        CHECK_INT(st.kind[SCORE_KIND_NTS_V4].last_reason, PROBE_KE_FAILED);
+        CHECK_INT(st.kind[SCORE_KIND_NTS_V4].last_probe, now + 2000);
+
+        /* A good sample after it, from a monitor that was stale: it is the
+           newest now, whoever sent it. */
+        result(&r, PROBE_KIND_NTS, 4, now + 2100, 0.002);
+        s = (struct db_sample){f.src.id, f.mon[0], &r, 0, 0};
+        CHECK_INT(store(f.db, &s, 1, &out), 0);
+        CHECK_INT(db_source_status(f.db, f.src.id, now + 2101, &st), 1);
+        CHECK(st.kind[SCORE_KIND_NTS_V4].has_last);
+        CHECK_INT(st.kind[SCORE_KIND_NTS_V4].last_reason, PROBE_OK);
+        CHECK_INT(st.kind[SCORE_KIND_NTS_V4].last_probe, now + 2100);
+        /* A discarded sample (rule 1: the monitor's own fault) is not scored
+           and does not become the kind's reason. */
+        result(&r, PROBE_KIND_NTS, 4, now + 2200, 0.002);
+        s = (struct db_sample){f.src.id, f.mon[2], &r, NAN, 0}; /* unsynchronised */
+        CHECK_INT(store(f.db, &s, 1, &out), 0);
+        CHECK_INT(out.outcome, DB_DISCARDED);
+        CHECK_INT(db_source_status(f.db, f.src.id, now + 2201, &st), 1);
+        CHECK_INT(st.kind[SCORE_KIND_NTS_V4].last_reason, PROBE_OK);
+        CHECK_INT(st.kind[SCORE_KIND_NTS_V4].last_probe, now + 2100);
     }
 
     /* The owner's list, with deleted sources left out. */
@@ -1138,12 +1211,300 @@ test_status(void)
     if (n == 1) {
         CHECK_STR(list[0].src.host, "time.example.org");
         CHECK_STR(list[0].why, "nts-v4: token not accepted by the server");
+        CHECK_INT(db_source_status(f.db, f.src.id, now + 2001, &st), 1);
+        for (int k = 0; k < SCORE_KINDS; k++) {
+            CHECK_INT(list[0].kind[k].has_last, st.kind[k].has_last);
+            CHECK_INT(list[0].kind[k].last_reason, st.kind[k].last_reason);
+            CHECK_INT(list[0].kind[k].last_probe, st.kind[k].last_probe);
+        }
+        CHECK(list[0].kind[SCORE_KIND_NTS_V4].has_last);
+        CHECK_INT(list[0].kind[SCORE_KIND_NTS_V4].last_reason, PROBE_OK);
     }
     free(list);
     CHECK_INT(db_sources_of_owner(f.db, 12345, now, &list, &n), 0);
     CHECK_INT(n, 0);
     free(list);
     db_close(f.db);
+}
+
+/* One active source per host (case-insensitive) and port; codepoints; the
+   monitor lookups. */
+static void
+test_source_identity(void)
+{
+    struct fixture f;
+    struct db_source s, sentinel, again, *list;
+    struct db_source_status st, *sl;
+    struct db_monitor m;
+    struct db_counters c0, c1;
+    int64_t other, active;
+    char path[128];
+    size_t n;
+
+    if (fixture(&f, "ident.db") < 0)
+        return;
+    tpath(path, sizeof(path), "ident.db");
+    CHECK_INT(db_user_add(f.db, "other@example.org", "x", false, 1, &other), 0);
+    CHECK_INT(f.src.codepoints, 0);
+
+    /* The same server twice, in any case and by any owner: 1, out untouched. */
+    memset(&sentinel, 0x5a, sizeof(sentinel));
+    s = sentinel;
+    CHECK_INT(db_source_add(f.db, f.user, "time.example.org", 4460, 2000, &s), 1);
+    CHECK_MEM(&s, &sentinel, sizeof(s));
+    CHECK_INT(db_source_add(f.db, other, "TIME.Example.ORG", 4460, 2000, &s), 1);
+    CHECK_MEM(&s, &sentinel, sizeof(s));
+    CHECK_INT(db_source_count(f.db, &active), 0);
+    CHECK_INT(active, 1);
+    /* Another port is another server. */
+    CHECK_INT(db_source_add(f.db, other, "time.example.org", 123, 2000, &s), 0);
+    CHECK_INT(s.port, 123);
+    CHECK_INT(s.codepoints, 0);
+    CHECK_INT(db_source_count(f.db, &active), 0);
+    CHECK_INT(active, 2);
+
+    /* Find: case-insensitive, active only, through the index. */
+    db_counters(f.db, &c0);
+    CHECK_INT(db_source_find(f.db, "Time.Example.Org", 4460, &s), 1);
+    db_counters(f.db, &c1);
+    CHECK_INT(c1.fullscan_steps - c0.fullscan_steps, 0);
+    CHECK_INT(s.id, f.src.id);
+    CHECK_STR(s.uuid, f.src.uuid);
+    CHECK_STR(s.host, "time.example.org"); /* as added */
+    CHECK_INT(db_source_find(f.db, "time.example.org", 4461, &s), 0);
+    CHECK_INT(db_source_find(f.db, "time.example.net", 4460, &s), 0);
+
+    /* Deleted: its host and port are free again, for a new source. */
+    CHECK_INT(db_source_delete(f.db, f.src.id, f.user, 3000), 1);
+    CHECK_INT(db_source_find(f.db, "time.example.org", 4460, &s), 0);
+    CHECK_INT(db_source_count(f.db, &active), 0);
+    CHECK_INT(active, 1);
+    CHECK_INT(db_source_add(f.db, other, "Time.example.org", 4460, 3001, &again), 0);
+    CHECK(again.id != f.src.id);
+    CHECK(strcmp(again.uuid, f.src.uuid) != 0);
+    CHECK_INT(db_source_find(f.db, "time.example.org", 4460, &s), 1);
+    CHECK_INT(s.id, again.id);
+    CHECK_INT(s.owner, other);
+    CHECK_STR(s.host, "Time.example.org");
+    CHECK_INT(db_source_add(f.db, f.user, "time.example.org", 4460, 3002, &s), 1);
+    /* ...and deleted again, once more (two deleted twins may coexist). */
+    CHECK_INT(db_source_delete(f.db, again.id, -1, 3003), 1);
+    CHECK_INT(db_source_add(f.db, f.user, "time.example.org", 4460, 3004, &s), 0);
+    CHECK_INT(db_source_count(f.db, &active), 0);
+    CHECK_INT(active, 2);
+    again = s;
+
+    /* Codepoints: unknown by default, remembered, forgotten; in every
+       struct db_source filled. */
+    CHECK_INT(db_source_set_codepoints(f.db, again.id, DB_CODEPOINTS_EXPERIMENTAL), 0);
+    CHECK_INT(db_source_get(f.db, again.id, &s), 1);
+    CHECK_INT(s.codepoints, DB_CODEPOINTS_EXPERIMENTAL);
+    CHECK_INT(db_source_by_uuid(f.db, again.uuid, &s), 1);
+    CHECK_INT(s.codepoints, DB_CODEPOINTS_EXPERIMENTAL);
+    CHECK_INT(db_source_find(f.db, "time.example.org", 4460, &s), 1);
+    CHECK_INT(s.codepoints, DB_CODEPOINTS_EXPERIMENTAL);
+    CHECK_INT(db_source_status(f.db, again.id, 4000, &st), 1);
+    CHECK_INT(st.src.codepoints, DB_CODEPOINTS_EXPERIMENTAL);
+    CHECK_INT(st.src.port, 4460);
+    CHECK_INT(db_sources_active(f.db, 0, 10, &list, &n), 0);
+    CHECK_INT(n, 2);
+    for (size_t i = 0; i < n; i++)
+        CHECK_INT(list[i].codepoints,
+                  list[i].id == again.id ? DB_CODEPOINTS_EXPERIMENTAL : 0);
+    free(list);
+    for (int owner = 0; owner < 2; owner++) {
+        CHECK_INT(db_sources_of_owner(f.db, owner ? f.user : -1, 4000, &sl, &n), 0);
+        CHECK_INT(n, owner ? 1 : 2);
+        for (size_t i = 0; i < n; i++) {
+            CHECK_INT(sl[i].src.codepoints,
+                      sl[i].src.id == again.id ? DB_CODEPOINTS_EXPERIMENTAL : 0);
+            CHECK_INT(sl[i].src.deleted, 0);
+            CHECK_INT(sl[i].src.port, sl[i].src.id == again.id ? 4460 : 123);
+        }
+        free(sl);
+    }
+    CHECK_INT(db_source_set_codepoints(f.db, again.id, DB_CODEPOINTS_PERMANENT), 0);
+    CHECK_INT(db_source_get(f.db, again.id, &s), 1);
+    CHECK_INT(s.codepoints, DB_CODEPOINTS_PERMANENT);
+    {
+        char sql[96];
+        snprintf(sql, sizeof(sql), "SELECT codepoints FROM time_sources WHERE id = %lld",
+                 (long long)again.id);
+        CHECK_INT(sql_int(path, sql), 1);
+        CHECK_INT(db_source_set_codepoints(f.db, again.id, DB_CODEPOINTS_UNKNOWN), 0);
+        snprintf(sql, sizeof(sql),
+                 "SELECT codepoints IS NULL FROM time_sources WHERE id = %lld",
+                 (long long)again.id);
+        CHECK_INT(sql_int(path, sql), 1);
+    }
+    CHECK_INT(db_source_get(f.db, again.id, &s), 1);
+    CHECK_INT(s.codepoints, 0);
+    CHECK_INT(db_source_set_codepoints(f.db, again.id, 3), -1);
+    CHECK_INT(db_source_set_codepoints(f.db, again.id, -1), -1);
+    CHECK_INT(db_source_set_codepoints(f.db, 99999, DB_CODEPOINTS_PERMANENT), 0);
+
+    /* Monitors by name (as stored, case and all) and by id, any status. */
+    CHECK_INT(db_monitor_by_name(f.db, "remote1", &m), 1);
+    CHECK_INT(m.id, f.mon[1]);
+    CHECK_STR(m.name, "remote1");
+    CHECK_INT(m.status, DB_MONITOR_ACTIVE);
+    CHECK_INT(m.created, 1000);
+    CHECK_INT(m.last_seen, 0);
+    CHECK_INT(db_monitor_by_name(f.db, "REMOTE1", &m), 0);
+    CHECK_INT(db_monitor_by_name(f.db, "nobody", &m), 0);
+    CHECK_INT(db_monitor_set_status(f.db, f.mon[2], DB_MONITOR_REVOKED), 1);
+    CHECK_INT(db_monitor_auth(f.db, "key-local", 5000, &m), 1);
+    CHECK_INT(db_monitor_get(f.db, f.mon[0], &m), 1);
+    CHECK_STR(m.name, "local");
+    CHECK_INT(m.last_seen, 5000);
+    CHECK_INT(db_monitor_get(f.db, f.mon[2], &m), 1);
+    CHECK_STR(m.name, "remote2");
+    CHECK_INT(m.status, DB_MONITOR_REVOKED);
+    CHECK_INT(db_monitor_get(f.db, 99999, &m), 0);
+    db_close(f.db);
+}
+
+/* The checkpointer's thread: PASSIVE checkpoints in a loop until told. */
+struct ckpt_arg {
+    struct db_ckpt *c;
+    _Atomic int stop;
+    int runs, failures, copied;
+};
+
+static void *
+ckpt_thread(void *p)
+{
+    struct ckpt_arg *a = p;
+
+    while (!a->stop) {
+        int wal = -1, done = -1;
+
+        if (db_ckpt_run(a->c, &wal, &done) < 0)
+            a->failures++;
+        else if (wal < 0 || done < 0 || done > wal)
+            a->failures++;
+        a->copied += done;
+        a->runs++;
+        usleep(1000);
+    }
+    return NULL;
+}
+
+/* db_size, and writing the WAL back from a second thread while the main
+   connection writes, with autocheckpoint off. */
+static void
+test_wal(void)
+{
+    struct fixture f;
+    struct db_sample s[50];
+    struct ckpt_arg a;
+    struct db_ckpt *c;
+    pthread_t th;
+    int64_t main0, wal0, main1, wal1, t0 = 1700000000;
+    int wal = -1, done = -1, rounds = 40;
+    char path[128], *err = NULL;
+
+    if (fixture(&f, "wal.db") < 0)
+        return;
+    tpath(path, sizeof(path), "wal.db");
+    CHECK_INT(db_size(f.db, &main0, &wal0), 0);
+    CHECK(main0 > 0);
+    CHECK(wal0 > 0); /* the fixture's writes are in the WAL until a checkpoint */
+    {
+        struct stat st;
+        char walpath[160];
+
+        snprintf(walpath, sizeof(walpath), "%s-wal", path);
+        CHECK_INT(stat(path, &st), 0);
+        CHECK_INT(st.st_size, main0);
+        CHECK_INT(stat(walpath, &st), 0);
+        CHECK_INT(st.st_size, wal0);
+    }
+
+    /* A wrong path: refused, not created. */
+    {
+        char missing[160];
+        struct stat st;
+
+        tpath(missing, sizeof(missing), "missing.db");
+        CHECK(db_ckpt_open(missing, &err) == NULL);
+        CHECK(err != NULL && strstr(err, "missing.db") != NULL);
+        free(err);
+        err = NULL;
+        CHECK(stat(missing, &st) < 0 && errno == ENOENT);
+    }
+    /* A database not in WAL mode (db_open never ran on it): refused. */
+    {
+        char plain[160];
+
+        tpath(plain, sizeof(plain), "rollback.db");
+        CHECK_INT(sql_exec(plain, "CREATE TABLE t(x)"), 0);
+        CHECK(db_ckpt_open(plain, &err) == NULL);
+        CHECK(err != NULL && strstr(err, "not wal") != NULL);
+        free(err);
+        err = NULL;
+    }
+    db_ckpt_close(NULL);
+
+    CHECK(sqlite3_threadsafe() != 0);
+    CHECK_INT(db_set_autocheckpoint(f.db, 0), 0);
+    c = db_ckpt_open(path, &err);
+    CHECK(c != NULL);
+    if (!c) {
+        fprintf(stderr, "db_ckpt_open: %s\n", err ? err : "?");
+        free(err);
+        db_close(f.db);
+        return;
+    }
+    memset(&a, 0, sizeof(a));
+    a.c = c;
+    CHECK_INT(pthread_create(&th, NULL, ckpt_thread, &a), 0);
+    for (int i = 0; i < rounds; i++) {
+        struct probe_result rs[50];
+        struct db_stored out[50];
+
+        for (int j = 0; j < 50; j++) {
+            result(&rs[j], j % 2 ? PROBE_KIND_POOL : PROBE_KIND_NTS, j % 4 < 2 ? 4 : 6,
+                   t0 + 241 * i + j / 4, 0.001);
+            s[j] = (struct db_sample){f.src.id, f.mon[j % 3], &rs[j], 0, 0};
+        }
+        CHECK_INT(store(f.db, s, 50, out), 0);
+        for (int j = 0; j < 50; j++)
+            CHECK(out[j].outcome == DB_STORED || out[j].outcome == DB_LATE);
+        usleep(500);
+    }
+    a.stop = 1;
+    CHECK_INT(pthread_join(th, NULL), 0);
+    printf("checkpointer: %d runs, %d frames copied while writing\n", a.runs, a.copied);
+    CHECK(a.runs > 0);
+    CHECK_INT(a.failures, 0);
+    CHECK(a.copied > 0);
+
+    /* Nothing reads or writes now: one more run copies the whole WAL back,
+       and the file now holds every sample. */
+    CHECK_INT(db_ckpt_run(c, &wal, &done), 0);
+    CHECK(wal > 0);
+    CHECK_INT(done, wal);
+    CHECK_INT(db_ckpt_run(c, NULL, NULL), 0);
+    CHECK_INT(db_size(f.db, &main1, &wal1), 0);
+    CHECK(main1 > main0);
+    CHECK(wal1 > 0); /* a passive checkpoint does not truncate the log */
+    CHECK_INT(db_sample_count(f.db), 50 * rounds);
+    CHECK_INT(db_check(f.db, &err), 0);
+    free(err);
+    err = NULL;
+    db_ckpt_close(c);
+    CHECK_INT(db_set_autocheckpoint(f.db, 1000), 0);
+    db_close(f.db);
+    /* The closed database is whole without its WAL (the last connection to
+       close checkpoints and removes it). */
+    {
+        struct stat st;
+        char walpath[160];
+
+        snprintf(walpath, sizeof(walpath), "%s-wal", path);
+        CHECK(stat(walpath, &st) < 0 && errno == ENOENT);
+    }
 }
 
 /* The service's clock against the samples' dates: a monitor whose clock
@@ -1944,6 +2305,8 @@ main(int argc, char **argv)
     test_json_oom();
     test_store_and_score();
     test_status();
+    test_source_identity();
+    test_wal();
     test_clock();
     test_lists();
     test_busy();
