@@ -6,7 +6,9 @@
  * are short and synchronous; nothing here keeps a transaction open between
  * calls, except db_begin()/db_commit() when the caller asks for one.
  * Results come back as plain structs; strings in them are copies owned by the
- * struct (fixed buffers) or by an array the caller frees with free().
+ * struct (fixed buffers) or by an array the caller frees with free().  A
+ * struct db belongs to one thread; the only other connection is a
+ * checkpointer's (db_ckpt_open), for a worker thread of its own.
  *
  * Samples (SCORING.md, PRODUCT.md "Scale"): db_store_samples() inserts a batch
  * of probe results, computes each step and new score with scorer/ (pure) and
