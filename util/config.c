@@ -182,6 +182,21 @@ next_byte(struct parse *p)
     return ch;
 }
 
+/* The byte next_byte() will return, or -1. */
+static int
+peek_byte(struct parse *p)
+{
+    int ch;
+
+    if (p->f == NULL)
+        return *p->s ? (unsigned char)*p->s : -1;
+    ch = getc(p->f);
+    if (ch == EOF)
+        return -1; /* a read error is seen again by next_byte() */
+    ungetc(ch, p->f);
+    return ch;
+}
+
 /* A section header names a known section (the reader's check: libinih calls
    no handler for it).  line is one whole line without its end.  A header
    without its ']' is left to libinih, which reports it as a syntax error. */
@@ -210,9 +225,9 @@ check_section(struct parse *p, const char *line)
 }
 
 /* libinih's fgets: one line per call, so our count of calls is its line
-   number.  Refuses a line that does not fit libinih's buffer (num bytes with
-   the NUL), a NUL byte, and control characters other than a tab and the CR of
-   a CR LF end.  Returns NULL at the end or after an error, which ends the
+   number.  The line goes to libinih without its LF or CR LF.  Refuses a line
+   that does not fit libinih's buffer (num bytes with the NUL), a NUL byte,
+   and control characters other than a tab (a lone CR included).  Returns NULL at the end or after an error, which ends the
    parse. */
 static char *
 reader(char *str, int num, void *arg)
@@ -228,14 +243,14 @@ reader(char *str, int num, void *arg)
         return NULL;
     p->lineno++;
     for (; ch >= 0 && ch != '\n'; ch = next_byte(p)) {
+        if (ch == '\r' && peek_byte(p) == '\n')
+            continue; /* CR LF: the CR does not count */
         if (n == max) {
             fail(p, "%s:%d: line longer than %zu bytes", p->name, p->lineno, max);
             return NULL;
         }
         str[n++] = (char)ch;
     }
-    if (n > 0 && str[n - 1] == '\r')
-        n--;
     str[n] = '\0';
     if (p->read_errno)
         return NULL; /* reported by config_load */
