@@ -654,6 +654,70 @@ test_files(void)
     rmdir(dir);
 }
 
+/* The example files of contrib/: as shipped (all commented out) and with
+   every key line uncommented, each is the defaults, and the uncommented one
+   names every key of its program.  The files are found from NTSPOOL_TOP
+   (tests/run.sh) or the current directory. */
+static void
+test_example(const char *file, enum config_prog prog, int nkeys)
+{
+    const char *top = getenv("NTSPOOL_TOP");
+    char path[512], *text = NULL, *out;
+    size_t len = 0, o = 0;
+    int keys = 0;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/contrib/%s", top ? top : ".", file);
+    CHECK_INT(config_load(&cfg, prog, path, err, sizeof(err)), 0);
+    CHECK_STR(err, "");
+    check_defaults(&cfg, prog);
+
+    f = fopen(path, "r");
+    CHECK(f != NULL);
+    if (f == NULL)
+        return;
+    {
+        char buf[4096];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+            char *t = realloc(text, len + n + 1);
+            if (t == NULL)
+                abort();
+            text = t;
+            memcpy(text + len, buf, n);
+            len += n;
+        }
+        fclose(f);
+    }
+    if (text == NULL)
+        return;
+    text[len] = '\0';
+    out = malloc(len + 1);
+    if (out == NULL)
+        abort();
+    /* "#key = value" lines lose their '#'. */
+    for (const char *line = text; *line;) {
+        const char *nl = strchr(line, '\n');
+        size_t n = nl ? (size_t)(nl - line) + 1 : strlen(line);
+        size_t name = line[0] == '#' ? strspn(line + 1, "abcdefghijklmnopqrstuvwxyz_") : 0;
+        if (name > 0 && strncmp(line + 1 + name, " =", 2) == 0) {
+            line++;
+            n--;
+            keys++;
+        }
+        memcpy(out + o, line, n);
+        o += n;
+        line += n;
+    }
+    out[o] = '\0';
+    CHECK_INT(keys, nkeys);
+    CHECK_INT(config_load_string(&cfg, prog, file, out, err, sizeof(err)), 0);
+    CHECK_STR(err, "");
+    check_defaults(&cfg, prog);
+    free(text);
+    free(out);
+}
+
 int
 main(void)
 {
@@ -669,5 +733,7 @@ main(void)
     test_programs();
     test_locale();
     test_files();
+    test_example("ntspoold.conf.example", CONFIG_NTSPOOLD, 17);
+    test_example("ntspool-monitor.conf.example", CONFIG_MONITOR, 12);
     return check_finish("test_config");
 }
