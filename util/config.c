@@ -227,8 +227,8 @@ check_section(struct parse *p, const char *line)
 /* libinih's fgets: one line per call, so our count of calls is its line
    number.  The line goes to libinih without its LF or CR LF.  Refuses a line
    that does not fit libinih's buffer (num bytes with the NUL), a NUL byte,
-   and control characters other than a tab (a lone CR included).  Returns NULL at the end or after an error, which ends the
-   parse. */
+   and control characters other than a tab (a lone CR included).  Returns
+   NULL at the end or after an error, which ends the parse. */
 static char *
 reader(char *str, int num, void *arg)
 {
@@ -565,8 +565,10 @@ handler(void *arg, const char *section, const char *name, const char *value)
         return 0;
     }
     if (!(k->progs & (1u << p->c->prog))) {
-        fail(p, "%s:%d: [%s] %s: unknown key (a key of %s)", p->name, p->lineno,
-             section, name, p->c->prog == CONFIG_NTSPOOLD ? "ntspool-monitor" : "ntspoold");
+        const char *other =
+            p->c->prog == CONFIG_NTSPOOLD ? "ntspool-monitor" : "ntspoold";
+        fail(p, "%s:%d: [%s] %s: unknown key (a key of %s)", p->name, p->lineno, section,
+             name, other);
         return 0;
     }
     if (p->seen[i]) {

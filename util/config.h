@@ -104,7 +104,9 @@ void config_defaults(struct config *c, enum config_prog prog);
 int config_load(struct config *c, enum config_prog prog, const char *path, char *err,
                 size_t errlen);
 
-/* Parse text as if it were a file named name (tests, fuzzing).  As config_load. */
+/* Parse text as if it were a file named name (tests, fuzzing).  As config_load.
+   Both set libinih's process-wide options first (Debian's libinih makes them
+   globals), so they are not for use from two threads at once. */
 int config_load_string(struct config *c, enum config_prog prog, const char *name,
                        const char *text, char *err, size_t errlen);
 

@@ -328,14 +328,15 @@ test_values(void)
 static void
 test_booleans(void)
 {
-    static const char *const yes[] = {"yes", "YES", "Yes", "true", "True", "on", "ON", "1"};
+    static const char *const yes[] = {"yes", "YES", "Yes", "true",
+                                      "True", "on", "ON", "1"};
     static const char *const no[] = {"no", "NO", "false", "FALSE", "off", "Off", "0"};
     char text[128];
 
     for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
         snprintf(text, sizeof(text),
-                 "[monitor]\nbuiltin = %s\nallow_private = %s\nclock_check = %s\n", yes[i],
-                 yes[i], yes[i]);
+                 "[monitor]\nbuiltin = %s\nallow_private = %s\nclock_check = %s\n",
+                 yes[i], yes[i], yes[i]);
         OK(D, text);
         CHECK(cfg.builtin && cfg.allow_private && cfg.clock_check);
     }
@@ -451,14 +452,16 @@ test_errors(void)
     CHECK_INT(cfg.interval, 12);
     FAILS(D, "[monitor]\nca_file = a\tb\n",
           "t.conf:2: [monitor] ca_file: control character in the value");
-    FAILS(D, "[monitor]\nca_file = a\x01" "b\n", "t.conf:2: control character 0x01 in line");
+    FAILS(D, "[monitor]\nca_file = a\x01" "b\n",
+          "t.conf:2: control character 0x01 in line");
     FAILS(D, "[monitor]\n; \x1b[31m\n", "t.conf:2: control character 0x1b in line");
     FAILS(D, "[monitor]\nca_file = a\rb\n", "t.conf:2: control character 0x0d in line");
     FAILS(D, "[monitor]\nca_file = a\x7f\n", "t.conf:2: control character 0x7f in line");
     /* The error buffer: truncated, terminated; errlen 0 is allowed. */
     {
         char small[12];
-        CHECK_INT(config_load_string(&cfg, D, "t.conf", "[x]\n", small, sizeof(small)), -1);
+        CHECK_INT(config_load_string(&cfg, D, "t.conf", "[x]\n", small, sizeof(small)),
+                  -1);
         CHECK_STR(small, "t.conf:1: [");
         CHECK_INT(config_load_string(&cfg, D, "t.conf", "[x]\n", NULL, 0), -1);
         CHECK_INT(config_load_string(&cfg, D, "t.conf", "", small, sizeof(small)), 0);
@@ -540,8 +543,9 @@ test_programs(void)
         size_t n = strcspn(d_only[i], " ");
         snprintf(text, sizeof(text), "[monitor]\n%s\n", d_only[i]);
         OK(D, text);
-        snprintf(msg, sizeof(msg), "t.conf:2: [monitor] %.*s: unknown key (a key of ntspoold)",
-                 (int)n, d_only[i]);
+        snprintf(msg, sizeof(msg),
+                 "t.conf:2: [monitor] %.*s: unknown key (a key of ntspoold)", (int)n,
+                 d_only[i]);
         FAILS(M, text, msg);
     }
     for (size_t i = 0; i < sizeof(m_only) / sizeof(m_only[0]); i++) {
@@ -549,8 +553,8 @@ test_programs(void)
         snprintf(text, sizeof(text), "[monitor]\n%s\n", m_only[i]);
         OK(M, text);
         snprintf(msg, sizeof(msg),
-                 "t.conf:2: [monitor] %.*s: unknown key (a key of ntspool-monitor)", (int)n,
-                 m_only[i]);
+                 "t.conf:2: [monitor] %.*s: unknown key (a key of ntspool-monitor)",
+                 (int)n, m_only[i]);
         FAILS(D, text, msg);
     }
     FAILS(M, "[http]\nlisten = 127.0.0.1:80\n", "t.conf:1: [http]: unknown section");
@@ -699,7 +703,8 @@ test_example(const char *file, enum config_prog prog, int nkeys)
     for (const char *line = text; *line;) {
         const char *nl = strchr(line, '\n');
         size_t n = nl ? (size_t)(nl - line) + 1 : strlen(line);
-        size_t name = line[0] == '#' ? strspn(line + 1, "abcdefghijklmnopqrstuvwxyz_") : 0;
+        const char *lc = "abcdefghijklmnopqrstuvwxyz_";
+        size_t name = line[0] == '#' ? strspn(line + 1, lc) : 0;
         if (name > 0 && strncmp(line + 1 + name, " =", 2) == 0) {
             line++;
             n--;
