@@ -2,7 +2,33 @@
  * (PRODUCT.md "command line and configuration"), parsed with Debian's
  * libinih.  Every key is optional; an unknown section or key, a value out of
  * range or a malformed one is an error naming the file, the line and the key.
- * Nothing here opens anything but the file itself: paths are kept as text. */
+ * Nothing here opens anything but the file itself: paths are kept as text.
+ *
+ * The file, as this module reads it:
+ * - "[section]" headers and "key = value" (or "key: value") lines; lines whose
+ *   first non-blank character is ';' or '#' are comments, and " ; text" after
+ *   a value (a ';' after a blank) is a comment too.  Section and key names are
+ *   lower case and match exactly; values are trimmed of blanks.
+ * - Each key at most once: a second "key =" is an error ("given twice"),
+ *   not a silent override.  A section may be opened more than once.
+ * - Lines end in LF or CR LF.  A line longer than CONFIG_LINE_MAX bytes, a
+ *   NUL byte, or a control character other than a tab (anywhere in a line)
+ *   is an error; so is any control character, tab included, in a value.
+ * - An indented line is an ordinary line: no multi-line values.
+ * - Booleans: yes/no, true/false, on/off, 1/0, in any case.  Decimals:
+ *   digits with an optional point and digits (no sign or exponent),
+ *   whatever the locale.  Text that does not fit its buffer is an error,
+ *   never truncated.  Values are never copied into error messages.
+ * - An empty value ("ca_file =") means none for the optional paths and URLs
+ *   (ca_file, key_file, service_ca_file, probe_ca_file, url, smtp_url,
+ *   from); it is an error for database, secret_file, spool, public_url,
+ *   listen and the numbers.
+ * - listen: one to CONFIG_LISTEN_MAX items separated by spaces, each
+ *   IPV4:PORT or [IPV6]:PORT, numeric, port 1..65535, no item twice; the
+ *   address is stored in inet_ntop's canonical form.  public_url and url
+ *   start with http:// or https://, smtp_url with smtp:// or smtps://.
+ * - Keys of the other program are refused ("unknown key"), as are its
+ *   sections ([http], [store] and [alerts] are ntspoold's only). */
 #ifndef NTSPOOL_UTIL_CONFIG_H
 #define NTSPOOL_UTIL_CONFIG_H
 
@@ -15,6 +41,7 @@
 #define CONFIG_URL_MAX    1024
 #define CONFIG_ADDR_MAX   64
 #define CONFIG_ERR_MAX    512
+#define CONFIG_LINE_MAX   4096 /* bytes in a line, not counting its CR LF */
 
 /* Which program reads the file: they share [monitor] keys in part. */
 enum config_prog {
@@ -77,7 +104,9 @@ void config_defaults(struct config *c, enum config_prog prog);
 int config_load(struct config *c, enum config_prog prog, const char *path, char *err,
                 size_t errlen);
 
-/* Parse text as if it were a file named name (tests, fuzzing).  As config_load. */
+/* Parse text as if it were a file named name (tests, fuzzing).  As config_load.
+   Both set libinih's process-wide options first (Debian's libinih makes them
+   globals), so they are not for use from two threads at once. */
 int config_load_string(struct config *c, enum config_prog prog, const char *name,
                        const char *text, char *err, size_t errlen);
 
