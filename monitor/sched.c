@@ -750,7 +750,9 @@ on_due(evutil_socket_t fd, short what, void *arg)
     arm(sl, now);
     if (sl->state != SL_IDLE)
         return;                 /* still running or queued: skip this round */
-    sl->round_due = due;
+    /* libevent's timers run on a coarse monotonic clock and may fire a
+       millisecond before our precise one says: no negative lag. */
+    sl->round_due = due < now ? due : now;
     if (s->qhead || s->in_flight >= s->cfg.max_in_flight) {
         queue_push(s, sl, false);
         return;
