@@ -300,11 +300,8 @@ on_resolved(const struct dns_result *r, void *arg)
             /* The name does not exist or has no address: the server's
                problem.  Our resolver out of memory, or failing at the
                system level: ours. */
-            slot->res.ke.status = (r->error == EVUTIL_EAI_AGAIN ||
-                                   r->error == EVUTIL_EAI_MEMORY ||
-                                   r->error == EVUTIL_EAI_SYSTEM)
-                                      ? KE_LOCAL_ERROR
-                                      : KE_DNS_FAILED;
+            slot->res.ke.status = dns_error_is_local(r->error) ? KE_LOCAL_ERROR
+                                                               : KE_DNS_FAILED;
             /* -4/-6 on a name without an address of that family: the kind
                is not applicable (SCORING.md), nothing was judged. */
             if (o->family && r->error == EVUTIL_EAI_NODATA) {

@@ -30,6 +30,51 @@ dns_is_ip_literal(const char *host)
     return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
+int
+dns_error_is_local(int eai)
+{
+    return eai == EVUTIL_EAI_AGAIN || eai == EVUTIL_EAI_MEMORY || eai == EVUTIL_EAI_SYSTEM;
+}
+
+/* a: the IPv4 address in host order. */
+static bool
+v4_is_private(uint32_t a)
+{
+    return (a >> 24) == 0 ||                    /* 0.0.0.0/8 "this network" */
+           (a >> 24) == 10 ||                   /* RFC 1918 */
+           (a >> 24) == 127 ||                  /* loopback */
+           (a >> 22) == (100u << 2 | 1) ||      /* 100.64.0.0/10 CGNAT (RFC 6598) */
+           (a >> 16) == (169u << 8 | 254) ||    /* link-local */
+           (a >> 20) == (172u << 4 | 1) ||      /* 172.16.0.0/12 */
+           (a >> 16) == (192u << 8 | 168) ||    /* 192.168.0.0/16 */
+           (a >> 28) >= 14;                     /* multicast, reserved, broadcast */
+}
+
+bool
+dns_addr_is_private(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+        return v4_is_private(ntohl(s4->sin_addr.s_addr));
+    }
+    if (sa->sa_family == AF_INET6) {
+        static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        static const uint8_t zero[15] = {0};
+        const uint8_t *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+
+        if (memcmp(b, mapped, sizeof(mapped)) == 0)
+            return v4_is_private((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 |
+                                 (uint32_t)b[14] << 8 | b[15]);
+        if (memcmp(b, zero, sizeof(zero)) == 0 && b[15] <= 1)
+            return true;                        /* :: and ::1 */
+        return (b[0] & 0xfe) == 0xfc ||         /* fc00::/7 unique local */
+               (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) ||  /* fe80::/10 link-local */
+               (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) ||  /* fec0::/10 site-local */
+               b[0] == 0xff;                    /* multicast */
+    }
+    return true;
+}
+
 static int
 same_addr(const struct sockaddr_storage *a, const struct sockaddr *b)
 {

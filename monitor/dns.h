@@ -4,6 +4,7 @@
 #ifndef NTSPOOL_MONITOR_DNS_H
 #define NTSPOOL_MONITOR_DNS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -36,5 +37,18 @@ void dns_cancel(struct dns_req *r);
 
 /* True when host is an IPv4 or IPv6 literal. */
 int dns_is_ip_literal(const char *host);
+
+/* True when a failed resolution (EVUTIL_EAI_* code) is the monitor's own
+   fault, not the name's: its resolver out of memory or failing at the system
+   level (EAI_AGAIN, EAI_MEMORY, EAI_SYSTEM).  A name that does not exist or
+   has no address is the server's problem (false). */
+int dns_error_is_local(int eai);
+
+/* True for an address that is not on the public Internet: unspecified,
+   loopback, private (RFC 1918, fc00::/7), link-local, CGNAT (100.64.0.0/10),
+   multicast, reserved/broadcast (240.0.0.0/4), site-local fec0::/10, and the
+   IPv4-mapped IPv6 forms (::ffff:a.b.c.d) of the IPv4 ones.  Any family other
+   than AF_INET and AF_INET6 counts as private. */
+bool dns_addr_is_private(const struct sockaddr *sa);
 
 #endif

@@ -68,7 +68,9 @@ struct sch_source {
     uint16_t port;                 /* KE port */
     unsigned kinds;                /* SCH_KIND_BIT mask; pool kinds need a token */
     char token[SCH_TOKEN_MAX];     /* pool kinds: the source's token; "" none */
-    enum sch_codepoints codepoints; /* known from before, or SCH_CP_AUTO */
+    enum sch_codepoints codepoints; /* known from before, or SCH_CP_AUTO (an
+                                       update with AUTO keeps what was learnt;
+                                       a new host or port forgets it) */
 };
 
 /* How sch_source_put times the first probes of a new source. */
@@ -80,7 +82,11 @@ enum sch_start {
 enum sch_event_type {
     SCH_EV_RESULT = 0,          /* a probe finished: res */
     SCH_EV_NOT_APPLICABLE = 1,  /* the name has no address of the kind's family */
-    SCH_EV_CODEPOINTS = 2,      /* the source answers pool records in `codepoints` */
+    SCH_EV_CODEPOINTS = 2,      /* the source answers pool records in `codepoints`
+                                   (config AUTO only: learnt when a try in that
+                                   set got capabilities, keys or token_rejected
+                                   and it differs from what was known); comes
+                                   just before the SCH_EV_RESULT of that probe */
 };
 
 struct sch_event {
@@ -90,15 +96,21 @@ struct sch_event {
     const struct probe_result *res; /* SCH_EV_RESULT: valid during the call only.
                                        Failures the self-check blames on the
                                        monitor are already local_error (rule 1). */
-    int64_t time;                   /* Unix s: the probe's start, or now */
+    int64_t time;                   /* Unix s: the probe's start (SCH_EV_RESULT),
+                                       else now */
     int interval;                   /* s: the interval the source is probed at */
     enum sch_codepoints codepoints; /* SCH_EV_CODEPOINTS */
-    double lag;                     /* s from due to start (SCH_EV_RESULT) */
-    double duration;                /* s from start to result (SCH_EV_RESULT) */
+    double lag;                     /* s from due to start (SCH_EV_RESULT): time
+                                       queued behind max_in_flight, plus loop delay */
+    double duration;                /* s from start to result (SCH_EV_RESULT),
+                                       name resolution and a code point retry
+                                       included */
 };
 
-/* Called from the event loop; must not call sch_free().  It may call
-   sch_source_put/remove (also for ev->source). */
+/* Called from the event loop only (a timer, a DNS answer, a finished probe),
+   never from inside an sch_* call; must not call sch_free().  It may call
+   sch_source_put/remove (also for ev->source); a kind removed there gets no
+   further event for the probe being reported. */
 typedef void sch_sink_fn(const struct sch_event *ev, void *arg);
 
 /* The network self-check: whether recent failures are the monitor's own. */
@@ -112,7 +124,7 @@ enum sch_health {
 };
 
 struct sch_stats {
-    int in_flight;        /* probes running */
+    int in_flight;        /* (source, kind) rounds started: resolving or probing */
     int queued;           /* due but waiting for a free slot */
     size_t sources;
     enum sch_health health;
@@ -132,7 +144,7 @@ void sch_free(struct sch *s);
    max_in_flight at once (probes beyond a lowered cap finish). */
 void sch_set_config(struct sch *s, const struct sch_config *cfg);
 
-/* Use tls for probes started from now on.  Returns the context that probes
+/* Use tls (not NULL; NULL is ignored) for probes started from now on.  Returns the context that probes
    in flight may still use: the caller frees it once sch_tls_idle() says so
    (or at sch_free time).  Returns NULL when no old context remains in use. */
 struct tlsctx *sch_set_tls(struct sch *s, struct tlsctx *tls);

@@ -106,6 +106,8 @@ usage(FILE *f)
 "  --cert FILE --key FILE certificate chain and private key (PEM)\n"
 "  --aeads LIST           supported AEADs, of 15,16,17,30 (default 15,16,17,30)\n"
 "  --token TOKEN          accepted pool authentication token, repeatable\n"
+"  --codepoints SET       pool records understood: permanent, experimental or\n"
+"                         both (default); the other set's are unknown records\n"
 "  --monitor-key KEY      act as a pool KE: the monitor's key ...\n"
 "  --uuid UUID            ... and the one time source UUID it knows\n"
 "  --server-record NAME   send an NTPv4 Server record\n"
@@ -264,7 +266,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 enum {
     OPT_KE_PORT = 256, OPT_NTP_PORT, OPT_LISTEN, OPT_CERT, OPT_KEY, OPT_AEADS, OPT_TOKEN,
     OPT_MONITOR_KEY, OPT_UUID, OPT_SERVER_RECORD, OPT_PORT_RECORD, OPT_MISBEHAVE,
-    OPT_PIDFILE, OPT_READY_FILE, OPT_STRATUM, OPT_LEAP, OPT_OFFSET_MS,
+    OPT_PIDFILE, OPT_READY_FILE, OPT_STRATUM, OPT_LEAP, OPT_OFFSET_MS, OPT_CODEPOINTS,
 };
 
 static const struct option long_options[] = {
@@ -285,6 +287,7 @@ static const struct option long_options[] = {
     {"stratum", required_argument, NULL, OPT_STRATUM},
     {"leap", required_argument, NULL, OPT_LEAP},
     {"offset-ms", required_argument, NULL, OPT_OFFSET_MS},
+    {"codepoints", required_argument, NULL, OPT_CODEPOINTS},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -315,6 +318,7 @@ main(int argc, char **argv)
     cfg.naeads = 4;
     cfg.port_record = -1;
     cfg.stratum = 2;
+    cfg.codepoints = 3;
     log_init("ntstestd", LOG_LEVEL_WARN);
 
     while ((opt = getopt_long(argc, argv, "vh", long_options, NULL)) != -1) {
@@ -394,6 +398,16 @@ main(int argc, char **argv)
             if (errno || end == optarg || *end || cfg.offset_ms != cfg.offset_ms ||
                 cfg.offset_ms > 1e12 || cfg.offset_ms < -1e12)
                 log_fatal(2, "bad --offset-ms: %s", optarg);
+            break;
+        case OPT_CODEPOINTS:
+            if (strcmp(optarg, "permanent") == 0)
+                cfg.codepoints = 1;
+            else if (strcmp(optarg, "experimental") == 0)
+                cfg.codepoints = 2;
+            else if (strcmp(optarg, "both") == 0)
+                cfg.codepoints = 3;
+            else
+                log_fatal(2, "bad --codepoints: %s (permanent, experimental, both)", optarg);
             break;
         case 'v':
             verbose++;

@@ -184,7 +184,7 @@ walk(const struct tsrv_config *cfg, const uint8_t *buf, size_t len, struct kreq 
             break;
         }
         ptype = pool_record(r.type, &set);
-        if (pool && ptype) {
+        if (pool && ptype && (cfg->codepoints & (1u << set))) {
             if (k->set >= 0 && k->set != set)
                 bad(k, "pool records of both code point sets");
             k->set = set;

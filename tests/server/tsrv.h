@@ -60,6 +60,9 @@ struct tsrv_config {
     unsigned misbehave;                 /* enum tsrv_misbehave bits */
     int stratum, leap;
     double offset_ms;                   /* added to the clock in replies */
+    unsigned codepoints;                /* pool code point sets understood: bit 0
+                                           permanent, bit 1 experimental; the
+                                           other set's records are unknown */
 };
 
 /* The bit of a --misbehave name, 0 when unknown. */
