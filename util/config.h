@@ -68,6 +68,8 @@ struct config {
     struct config_listen listen[CONFIG_LISTEN_MAX];
     size_t nlisten;                   /* default 1: 127.0.0.1:8080 */
     char public_url[CONFIG_URL_MAX];  /* default "http://" + first listen (IPv6 in []) */
+    int rate_limit;                   /* API requests/s per token, 0 none; default 100
+                                         (an addition to PRODUCT.md's table) */
     /* [store] (ntspoold) */
     char database[CONFIG_PATH_MAX];    /* default var/ntspool.db */
     char secret_file[CONFIG_PATH_MAX]; /* default var/secret */

@@ -1,13 +1,23 @@
-/* log.c - leveled logging to stderr, with a timestamp and the program name. */
+/* log.c - leveled logging to stderr, with a timestamp and the program name,
+ * or to syslog (the daemons' --syslog), which stamps messages itself. */
 #include "util/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <syslog.h>
 #include <time.h>
 
 enum log_level log_threshold = LOG_LEVEL_WARN;
 static const char *log_prog = "ntspool";
+static int log_syslog;
+
+void
+log_to_syslog(void)
+{
+    openlog(log_prog, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+    log_syslog = 1;
+}
 
 void
 log_init(const char *progname, enum log_level level)
@@ -30,6 +40,11 @@ vlog(enum log_level level, const char *fmt, va_list ap)
 
     if (level > log_threshold)
         return;
+    if (log_syslog) {
+        static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
+        vsyslog(prio[level], fmt, ap);
+        return;
+    }
     clock_gettime(CLOCK_REALTIME, &ts);
     if (gmtime_r(&ts.tv_sec, &tm))
         strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);

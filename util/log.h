@@ -12,6 +12,8 @@ extern enum log_level log_threshold;
 
 /* Set the threshold (default LOG_LEVEL_WARN) and the program name prefix. */
 void log_init(const char *progname, enum log_level level);
+/* From now on, log to syslog (facility daemon) under the program name. */
+void log_to_syslog(void);
 void log_msg(enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Log at error level and exit(status): for start-up failures only. */

@@ -8,4 +8,20 @@
 int util_parse_long(const char *s, long lo, long hi, long *out)
     __attribute__((warn_unused_result));
 
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Overwrite n bytes at p with zeros in a way the compiler keeps (secrets
+   that are no longer needed). */
+void util_wipe(void *p, size_t n);
+
+/* True when s is valid UTF-8 (no overlong forms, surrogates or values past
+   U+10FFFF).  With no_controls, C0 controls and DEL are refused too. */
+bool util_utf8_valid(const char *s, size_t len, bool no_controls);
+
+/* Replace every byte of the NUL-terminated s that is not part of valid
+   UTF-8, and every C0 control and DEL, by '?': text from the network made
+   safe to store and show. */
+void util_utf8_sanitize(char *s);
+
 #endif

@@ -1,0 +1,460 @@
+/* api.c - the JSON API of time sources (PRODUCT.md "JSON API"): list,
+ * create (the token shown once), get, delete, rekey, samples and scores.
+ *
+ * Every route authenticates first, and a source that is not the caller's
+ * is 404, exactly like one that does not exist, so ids reveal nothing.
+ * Input is checked before it reaches the database: the host by the
+ * PRODUCT.md rule, the port as a JSON integer, query parameters as bounded
+ * numbers or known names.  Creating a source resolves its name (without
+ * blocking) to refuse one that leads only to private addresses unless
+ * allow_private is on; a name that does not resolve yet is accepted: the
+ * score will say so, which is what an operator setting up DNS needs. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "monitor/dns.h"
+#include "util/log.h"
+#include "util/util.h"
+#include "web/web_int.h"
+
+#define DEFAULT_PORT 4460
+
+static json_t *
+time_or_null(int64_t t)
+{
+    return t > 0 ? json_integer(t) : json_null();
+}
+
+static json_t *
+real_or_null(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+static const char *
+codepoints_str(int cp)
+{
+    return cp == 1 ? "permanent" : cp == 2 ? "experimental" : NULL;
+}
+
+/* PRODUCT.md's SOURCE object. */
+static json_t *
+source_json(const struct db_source_status *st)
+{
+    json_t *o = json_object(), *kinds = json_object();
+    const char *cp = codepoints_str(st->src.codepoints);
+
+    if (!o || !kinds) {
+        json_decref(o);
+        json_decref(kinds);
+        return NULL;
+    }
+    json_object_set_new(o, "id", json_integer(st->src.id));
+    json_object_set_new(o, "uuid", json_string(st->src.uuid));
+    json_object_set_new(o, "host", json_string(st->src.host));
+    json_object_set_new(o, "port", json_integer(st->src.port));
+    json_object_set_new(o, "created", json_integer(st->src.created));
+    json_object_set_new(o, "in_pool", json_boolean(st->in_pool));
+    json_object_set_new(o, "reason", st->in_pool || !st->why[0] ? json_null()
+                                                                : json_string(st->why));
+    json_object_set_new(o, "cert_not_after", time_or_null(st->cert_not_after));
+    json_object_set_new(o, "codepoints", cp ? json_string(cp) : json_null());
+    for (int k = 0; k < SCORE_KINDS; k++) {
+        const struct db_kind_status *ks = &st->kind[k];
+        json_t *kj = json_object();
+
+        if (!kj)
+            break;
+        json_object_set_new(kj, "applicable", json_boolean(ks->cur.state != SCORE_STATE_NA));
+        json_object_set_new(kj, "score", ks->cur.state == SCORE_STATE_SCORED
+                                             ? real_or_null(ks->cur.score)
+                                             : json_null());
+        json_object_set_new(kj, "monitors", json_integer(ks->cur.n_fresh));
+        json_object_set_new(kj, "last_probe", time_or_null(ks->last_probe));
+        json_object_set_new(kj, "reason", ks->has_last
+                                              ? json_string(result_probe_reason_str(
+                                                    ks->last_reason))
+                                              : json_null());
+        json_object_set_new(kinds, score_kind_str((enum score_kind)k), kj);
+    }
+    json_object_set_new(o, "kinds", kinds);
+    return o;
+}
+
+static void
+list_sources(struct web_req *r)
+{
+    struct db_source_status *list = NULL;
+    size_t n = 0;
+    json_t *arr, *root;
+
+    if (db_sources_of_owner(r->w->p.db, r->user, r->now, &list, &n) != 0) {
+        web_reply_error(r, 500, "internal", "database error");
+        return;
+    }
+    arr = json_array();
+    for (size_t i = 0; arr && i < n; i++)
+        if (json_array_append_new(arr, source_json(&list[i])) != 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    free(list);
+    root = arr ? json_pack("{s:o}", "time_sources", arr) : NULL;
+    web_reply_json(r, 200, root);
+}
+
+/* ---- create ------------------------------------------------------------------- */
+
+struct create {
+    struct web_req *r;
+    struct dns_req *dns;
+    char host[DB_HOST_MAX];
+    int port;
+};
+
+static void
+create_finish(struct web_req *r, const char *host, int port)
+{
+    struct web *w = r->w;
+    struct db_source src;
+    struct db_source_status st;
+    char token[DB_TOKEN_LEN + 1];
+    json_t *o;
+    int rc;
+
+    if (db_begin(w->p.db) != 0) {
+        web_reply_error(r, 503, "busy", "database busy, try again");
+        return;
+    }
+    rc = db_source_add(w->p.db, r->user, host, port, r->now, &src);
+    if (rc == 0)
+        rc = db_source_rekey(w->p.db, src.id, r->user, w->p.secret, DB_SECRET_LEN, token) == 1
+                 ? 0
+                 : -1;
+    if (rc != 0 || db_commit(w->p.db) != 0) {
+        db_rollback(w->p.db);
+        if (rc == 1)
+            web_reply_error(r, 409, "duplicate", "%s port %d is already registered", host,
+                            port);
+        else
+            web_reply_error(r, 500, "internal", "database error");
+        return;
+    }
+    log_info("api: user %lld added source %lld (%s port %d)", (long long)r->user,
+             (long long)src.id, host, port);
+    if (w->p.hooks.source_changed)
+        w->p.hooks.source_changed(w->p.hooks.arg, src.id, false);
+    if (db_source_status(w->p.db, src.id, r->now, &st) != 1) {
+        web_reply_error(r, 500, "internal", "database error");
+        return;
+    }
+    o = source_json(&st);
+    if (o)
+        json_object_set_new(o, "token", json_string(token));
+    util_wipe(token, sizeof(token));
+    web_reply_json(r, 201, o);
+}
+
+static void
+create_cancel(struct web_req *r)
+{
+    struct create *c = r->wait;
+
+    if (c->dns)
+        dns_cancel(c->dns);
+    free(c);
+    web_req_abandon(r);
+}
+
+static void
+create_resolved(const struct dns_result *res, void *arg)
+{
+    struct create *c = arg;
+    struct web_req *r = c->r;
+    size_t private = 0;
+    char host[DB_HOST_MAX];
+    int port = c->port;
+
+    c->dns = NULL;
+    for (size_t i = 0; i < res->n; i++)
+        if (dns_addr_is_private((const struct sockaddr *)&res->addr[i]))
+            private++;
+    memcpy(host, c->host, sizeof(host));
+    web_req_unwait(r);
+    free(c);
+    if (res->n > 0 && private == res->n) {
+        web_reply_error(r, 400, "invalid_host",
+                        "%s resolves only to loopback, private or link-local addresses",
+                        host);
+        return;
+    }
+    create_finish(r, host, port);
+}
+
+static void
+create_source(struct web_req *r)
+{
+    json_t *body, *jh, *jp;
+    char host[DB_HOST_MAX];
+    struct db_source dup;
+    struct create *c;
+    long port = DEFAULT_PORT;
+    int rc;
+
+    if (web_body_json(r, &body) != 0)
+        return;
+    jh = json_object_get(body, "host");
+    jp = json_object_get(body, "port");
+    if (!json_is_string(jh) || json_string_length(jh) >= DB_HOST_MAX ||
+        web_host_normalize(json_string_value(jh), host, sizeof(host)) != 0) {
+        json_decref(body);
+        web_reply_error(r, 400, "invalid_host",
+                        "host must be a DNS name (letters, digits, hyphens, dots; "
+                        "no IP address)");
+        return;
+    }
+    if (jp && !json_is_null(jp)) {
+        if (!json_is_integer(jp) || json_integer_value(jp) < 1 ||
+            json_integer_value(jp) > 65535) {
+            json_decref(body);
+            web_reply_error(r, 400, "invalid_port", "port must be an integer in 1..65535");
+            return;
+        }
+        port = (long)json_integer_value(jp);
+    }
+    json_decref(body);
+    rc = db_source_find(r->w->p.db, host, (int)port, &dup);
+    if (rc != 0) {
+        if (rc > 0)
+            web_reply_error(r, 409, "duplicate", "%s port %ld is already registered", host,
+                            port);
+        else
+            web_reply_error(r, 500, "internal", "database error");
+        return;
+    }
+    if (r->w->allow_private) {
+        create_finish(r, host, (int)port);
+        return;
+    }
+    c = calloc(1, sizeof(*c));
+    if (!c) {
+        web_reply_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    c->r = r;
+    c->port = (int)port;
+    memcpy(c->host, host, sizeof(host));
+    web_req_wait(r, create_cancel, c);
+    /* done() may run before dns_resolve returns (hosts file, failure to start):
+       then c is already freed and the returned pointer is NULL. */
+    {
+        struct dns_req *d = dns_resolve(r->w->p.dns, host, (uint16_t)port, 0,
+                                        create_resolved, c);
+        if (d)
+            c->dns = d;
+    }
+}
+
+void
+api_sources(struct web_req *r)
+{
+    if (r->method != EVHTTP_REQ_GET && r->method != EVHTTP_REQ_POST) {
+        web_reply_error(r, 405, "method_not_allowed", "use GET or POST");
+        return;
+    }
+    if (web_auth(r) != 0)
+        return;
+    if (r->method == EVHTTP_REQ_GET)
+        list_sources(r);
+    else
+        create_source(r);
+}
+
+/* ---- one source --------------------------------------------------------------- */
+
+/* Monitor names by id (a pool has a handful of monitors). */
+struct names {
+    struct db_monitor *m;
+    size_t n;
+};
+
+static const char *
+name_of(const struct names *nm, int64_t id)
+{
+    for (size_t i = 0; i < nm->n; i++)
+        if (nm->m[i].id == id)
+            return nm->m[i].name;
+    return "";
+}
+
+/* kind=, monitor= (id or name), since=, limit= into q.  -1 after a reply. */
+static int
+parse_selection(struct web_req *r, const struct names *nm, struct db_sample_query *q)
+{
+    struct evkeyvalq params;
+    const char *kind, *mon;
+    long since = 0, limit = 100;
+    int rc = -1;
+
+    if (web_query(r, &params) != 0)
+        return -1;
+    q->kind = -1;
+    q->monitor = -1;
+    kind = evhttp_find_header(&params, "kind");
+    mon = evhttp_find_header(&params, "monitor");
+    if (kind && *kind) {
+        enum score_kind k;
+        if (score_kind_parse(kind, &k) != 0) {
+            web_reply_error(r, 400, "bad_parameter",
+                            "kind must be nts-v4, nts-v6, pool-v4 or pool-v6");
+            goto out;
+        }
+        q->kind = (int)k;
+    }
+    if (mon && *mon && strcmp(mon, "*") != 0) {
+        long id;
+        size_t i;
+        if (util_parse_long(mon, 1, INT64_MAX / 2, &id) == 0) {
+            q->monitor = id;
+        } else {
+            for (i = 0; i < nm->n && strcmp(nm->m[i].name, mon) != 0; i++)
+                ;
+            if (i == nm->n) {
+                web_reply_error(r, 400, "bad_parameter", "unknown monitor");
+                goto out;
+            }
+            q->monitor = nm->m[i].id;
+        }
+    }
+    if (web_param_int(r, &params, "since", 0, INT64_MAX / 2, &since) != 0 ||
+        web_param_int(r, &params, "limit", 1, 1000000, &limit) != 0)
+        goto out;
+    q->since = since;
+    q->limit = limit > WEB_MAX_PAGE ? WEB_MAX_PAGE : (size_t)limit;
+    rc = 0;
+out:
+    evhttp_clear_headers(&params);
+    return rc;
+}
+
+static void
+samples_or_scores(struct web_req *r, int64_t id, bool scores)
+{
+    struct db_sample_query q;
+    struct names nm = {0};
+    struct db_sample_row *rows = NULL;
+    size_t n = 0;
+    json_t *arr;
+
+    memset(&q, 0, sizeof(q));
+    q.source = id;
+    if (db_monitors_list(r->w->p.db, &nm.m, &nm.n) != 0) {
+        web_reply_error(r, 500, "internal", "database error");
+        return;
+    }
+    if (parse_selection(r, &nm, &q) != 0) {
+        free(nm.m);
+        return;
+    }
+    if (db_recent_samples(r->w->p.db, &q, &rows, &n) != 0) {
+        free(nm.m);
+        web_reply_error(r, 500, "internal", "database error");
+        return;
+    }
+    arr = json_array();
+    for (size_t i = 0; arr && i < n; i++) {
+        const struct db_sample_row *s = &rows[i];
+        json_t *o;
+
+        if (scores)
+            o = json_pack("{s:I,s:s,s:s,s:o,s:o}", "time", (json_int_t)s->time, "kind",
+                          score_kind_str(s->kind), "monitor", name_of(&nm, s->monitor),
+                          "score", real_or_null(s->score), "step", real_or_null(s->step));
+        else
+            o = json_pack("{s:I,s:s,s:s,s:I,s:s,s:s,s:o,s:o,s:o*}", "time",
+                          (json_int_t)s->time, "kind", score_kind_str(s->kind), "monitor",
+                          name_of(&nm, s->monitor), "monitor_id", (json_int_t)s->monitor,
+                          "address", s->address, "reason",
+                          result_probe_reason_str(s->reason), "step", real_or_null(s->step),
+                          "score", real_or_null(s->score), "probe",
+                          db_sample_json(r->w->p.db, s->id));
+        if (!o || json_array_append_new(arr, o) != 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    free(rows);
+    free(nm.m);
+    web_reply_json(r, 200, arr ? json_pack("{s:o}", scores ? "scores" : "samples", arr)
+                               : NULL);
+}
+
+void
+api_source(struct web_req *r, int64_t id, const char *sub)
+{
+    struct web *w = r->w;
+    struct db_source_status st;
+    char token[DB_TOKEN_LEN + 1];
+    int rc;
+
+    if (web_auth(r) != 0)
+        return;
+    rc = db_source_status(w->p.db, id, r->now, &st);
+    if (rc < 0) {
+        web_reply_error(r, 500, "internal", "database error");
+        return;
+    }
+    if (rc == 0 || st.src.owner != r->user) {
+        web_reply_error(r, 404, "not_found", "no such time source");
+        return;
+    }
+    if (!*sub) {
+        if (r->method == EVHTTP_REQ_GET) {
+            web_reply_json(r, 200, source_json(&st));
+        } else if (r->method == EVHTTP_REQ_DELETE) {
+            rc = db_source_delete(w->p.db, id, r->user, r->now);
+            if (rc != 1) {
+                web_reply_error(r, rc == 0 ? 404 : 500, rc == 0 ? "not_found" : "internal",
+                                rc == 0 ? "no such time source" : "database error");
+                return;
+            }
+            log_info("api: user %lld deleted source %lld", (long long)r->user,
+                     (long long)id);
+            if (w->p.hooks.source_changed)
+                w->p.hooks.source_changed(w->p.hooks.arg, id, true);
+            web_reply_empty(r, 204);
+        } else {
+            web_reply_error(r, 405, "method_not_allowed", "use GET or DELETE");
+        }
+        return;
+    }
+    if (strcmp(sub, "rekey") == 0) {
+        if (r->method != EVHTTP_REQ_POST) {
+            web_reply_error(r, 405, "method_not_allowed", "use POST");
+            return;
+        }
+        rc = db_source_rekey(w->p.db, id, r->user, w->p.secret, DB_SECRET_LEN, token);
+        if (rc != 1) {
+            web_reply_error(r, rc == 0 ? 404 : 500, rc == 0 ? "not_found" : "internal",
+                            rc == 0 ? "no such time source" : "database error");
+            return;
+        }
+        log_info("api: user %lld rekeyed source %lld", (long long)r->user, (long long)id);
+        if (w->p.hooks.source_changed)
+            w->p.hooks.source_changed(w->p.hooks.arg, id, false);
+        web_reply_json(r, 200, json_pack("{s:s}", "token", token));
+        util_wipe(token, sizeof(token));
+        return;
+    }
+    if (r->method != EVHTTP_REQ_GET) {
+        web_reply_error(r, 405, "method_not_allowed", "use GET");
+        return;
+    }
+    samples_or_scores(r, id, strcmp(sub, "scores") == 0);
+}

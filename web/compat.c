@@ -1,0 +1,277 @@
+/* compat.c - the score history in the NTP pool's public shapes
+ * (PRODUCT.md): /scores/{host}/json and /scores/{host}/log (CSV), without
+ * authentication, like the NTP pool's.  {host} is the host name (the source
+ * on port 4460), host:port, or the source's uuid.
+ *
+ * Differences a client may meet: a source has four kinds where an NTP pool
+ * server is one address, so each history row and monitor entry carries an
+ * extra "kind" (the CSV keeps the NTP pool's columns exactly; `kind=` selects
+ * one kind); offsets are in seconds and rtt in milliseconds, as the NTP
+ * pool's; rows are newest first. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "util/util.h"
+#include "web/web_int.h"
+
+#define COMPAT_PORT 4460
+
+/* The source a {host} names: 1 found (active), 0 not, -1 error. */
+static int
+find_source(struct web *w, const char *raw, struct db_source *out)
+{
+    char *dec = NULL, host[DB_HOST_MAX], *colon;
+    size_t len = 0;
+    long port = COMPAT_PORT;
+    int rc = 0;
+
+    dec = evhttp_uridecode(raw, 0, &len);
+    if (!dec)
+        return -1;
+    if (len != strlen(dec) || len == 0 || len >= DB_HOST_MAX + 8)
+        goto out;
+    if (len == DB_UUID_LEN && strchr(dec, '-')) {
+        rc = db_source_by_uuid(w->p.db, dec, out);
+        if (rc == 1 && out->deleted)
+            rc = 0;
+        goto out;
+    }
+    colon = strrchr(dec, ':');
+    if (colon) {
+        *colon = '\0';
+        if (util_parse_long(colon + 1, 1, 65535, &port) != 0)
+            goto out;
+    }
+    if (web_host_normalize(dec, host, sizeof(host)) != 0)
+        goto out;
+    rc = db_source_find(w->p.db, host, (int)port, out);
+out:
+    free(dec);
+    return rc;
+}
+
+static json_t *
+num_or_null(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+static void
+csv_field(struct evbuffer *b, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        evbuffer_add(b, s, strlen(s));
+        return;
+    }
+    evbuffer_add(b, "\"", 1);
+    for (; *s; s++) {
+        if (*s == '"')
+            evbuffer_add(b, "\"", 1);
+        evbuffer_add(b, s, 1);
+    }
+    evbuffer_add(b, "\"", 1);
+}
+
+/* v with `decimals` decimals (a negative count: %g), nothing when not finite. */
+static void
+csv_num(struct evbuffer *b, double v, int decimals)
+{
+    if (!isfinite(v))
+        return;
+    if (decimals < 0)
+        evbuffer_add_printf(b, "%g", v);
+    else
+        evbuffer_add_printf(b, "%.*f", decimals, v);
+}
+
+static const char *
+monitor_name(const struct db_monitor *m, size_t n, int64_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (m[i].id == id)
+            return m[i].name;
+    return "";
+}
+
+static void
+render_json(struct web_req *r, const struct db_source *src, const struct db_sample_row *rows,
+            size_t n, const struct db_monitor *mons, size_t nm)
+{
+    struct db_monitor_score *ms = NULL;
+    struct db_source_status st;
+    size_t nms = 0;
+    json_t *hist = json_array(), *mon = json_array(), *server, *kinds = json_object();
+
+    for (size_t i = 0; hist && i < n; i++) {
+        const struct db_sample_row *s = &rows[i];
+        json_array_append_new(
+            hist, json_pack("{s:I,s:o,s:o,s:o,s:I,s:o,s:s}", "ts", (json_int_t)s->time,
+                            "offset", num_or_null(s->offset), "step", num_or_null(s->step),
+                            "score", num_or_null(s->score), "monitor_id",
+                            (json_int_t)s->monitor, "rtt",
+                            num_or_null(isfinite(s->delay) ? s->delay * 1e3 : NAN), "kind",
+                            score_kind_str(s->kind)));
+    }
+    if (db_source_monitor_scores(r->w->p.db, src->id, r->now, &ms, &nms) == 0)
+        for (size_t i = 0; mon && i < nms; i++)
+            json_array_append_new(
+                mon, json_pack("{s:I,s:s,s:s,s:I,s:o,s:s,s:s}", "id",
+                               (json_int_t)ms[i].monitor, "name",
+                               monitor_name(mons, nm, ms[i].monitor), "type", "monitor",
+                               "ts", (json_int_t)ms[i].m.time, "score",
+                               num_or_null(ms[i].m.score), "status",
+                               ms[i].fresh ? "active" : "stale", "kind",
+                               score_kind_str(ms[i].kind)));
+    free(ms);
+    if (db_source_status(r->w->p.db, src->id, r->now, &st) == 1 && kinds)
+        for (int k = 0; k < SCORE_KINDS; k++)
+            json_object_set_new(kinds, score_kind_str((enum score_kind)k),
+                                st.kind[k].cur.state == SCORE_STATE_SCORED
+                                    ? num_or_null(st.kind[k].cur.score)
+                                    : json_null());
+    server = json_pack("{s:I,s:s,s:s,s:i,s:b,s:o*}", "id", (json_int_t)src->id, "uuid",
+                       src->uuid, "host", src->host, "port", src->port, "in_pool",
+                       st.in_pool, "scores", kinds);
+    if (!hist || !mon || !server) {
+        json_decref(hist);
+        json_decref(mon);
+        json_decref(server);
+        web_reply_json(r, 500, NULL);
+        return;
+    }
+    web_reply_json(r, 200,
+                   json_pack("{s:o,s:o,s:o}", "history", hist, "monitors", mon, "server",
+                             server));
+}
+
+static void
+render_csv(struct web_req *r, const struct db_sample_row *rows, size_t n,
+           const struct db_monitor *mons, size_t nm)
+{
+    struct evbuffer *b = evbuffer_new();
+
+    if (!b) {
+        web_reply(r, 500, NULL, NULL);
+        return;
+    }
+    evbuffer_add_printf(b, "ts_epoch,ts,offset,step,score,monitor_id,monitor_name,rtt,leap,"
+                           "error\n");
+    for (size_t i = 0; i < n; i++) {
+        const struct db_sample_row *s = &rows[i];
+        time_t t = (time_t)s->time;
+        struct tm tm;
+        char when[32] = "";
+
+        if (gmtime_r(&t, &tm))
+            strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+        evbuffer_add_printf(b, "%lld,%s,", (long long)s->time, when);
+        csv_num(b, s->offset, 9);
+        evbuffer_add(b, ",", 1);
+        csv_num(b, s->step, -1);
+        evbuffer_add(b, ",", 1);
+        csv_num(b, s->score, 3);
+        evbuffer_add_printf(b, ",%lld,", (long long)s->monitor);
+        csv_field(b, monitor_name(mons, nm, s->monitor));
+        evbuffer_add(b, ",", 1);
+        csv_num(b, isfinite(s->delay) ? s->delay * 1e3 : NAN, 3);
+        /* leap: not kept per row; error: the scoring reason when not ok. */
+        evbuffer_add(b, ",,", 2);
+        if (s->reason != PROBE_OK)
+            csv_field(b, result_probe_reason_str(s->reason));
+        evbuffer_add(b, "\n", 1);
+    }
+    web_reply(r, 200, "text/csv; charset=utf-8", b);
+    evbuffer_free(b);
+}
+
+void
+compat_scores(struct web_req *r, const char *host, const char *what)
+{
+    struct db_source src;
+    struct db_sample_query q;
+    struct db_monitor *mons = NULL;
+    struct db_sample_row *rows = NULL;
+    struct evkeyvalq params;
+    const char *mon, *kind;
+    size_t nm = 0, n = 0;
+    long since = 0, limit = 100;
+    int rc;
+
+    if (r->method != EVHTTP_REQ_GET) {
+        web_reply_error(r, 405, "method_not_allowed", "use GET");
+        return;
+    }
+    rc = find_source(r->w, host, &src);
+    if (rc <= 0) {
+        if (rc < 0)
+            web_reply_error(r, 500, "internal", "database error");
+        else
+            web_reply_error(r, 404, "not_found", "no such time source");
+        return;
+    }
+    if (web_query(r, &params) != 0)
+        return;
+    memset(&q, 0, sizeof(q));
+    q.source = src.id;
+    q.kind = -1;
+    q.monitor = -1;
+    if (web_param_int(r, &params, "since", 0, INT64_MAX / 2, &since) != 0 ||
+        web_param_int(r, &params, "limit", 1, 1000000, &limit) != 0) {
+        evhttp_clear_headers(&params);
+        return;
+    }
+    if (db_monitors_list(r->w->p.db, &mons, &nm) != 0) {
+        evhttp_clear_headers(&params);
+        web_reply_error(r, 500, "internal", "database error");
+        return;
+    }
+    mon = evhttp_find_header(&params, "monitor");
+    if (mon && *mon && strcmp(mon, "*") != 0) {
+        long id;
+        size_t i;
+        for (i = 0; i < nm && strcmp(mons[i].name, mon) != 0 &&
+                    !(util_parse_long(mon, 1, INT64_MAX / 2, &id) == 0 && id == mons[i].id);
+             i++)
+            ;
+        if (i == nm) {
+            evhttp_clear_headers(&params);
+            free(mons);
+            web_reply_error(r, 400, "bad_parameter", "unknown monitor");
+            return;
+        }
+        q.monitor = mons[i].id;
+    }
+    kind = evhttp_find_header(&params, "kind");
+    if (kind && *kind) {
+        enum score_kind k;
+        if (score_kind_parse(kind, &k) != 0) {
+            evhttp_clear_headers(&params);
+            free(mons);
+            web_reply_error(r, 400, "bad_parameter",
+                            "kind must be nts-v4, nts-v6, pool-v4 or pool-v6");
+            return;
+        }
+        q.kind = (int)k;
+    }
+    evhttp_clear_headers(&params);
+    q.since = since;
+    q.limit = limit > WEB_MAX_PAGE ? WEB_MAX_PAGE : (size_t)limit;
+    if (db_recent_samples(r->w->p.db, &q, &rows, &n) != 0) {
+        free(mons);
+        web_reply_error(r, 500, "internal", "database error");
+        return;
+    }
+    if (strcmp(what, "json") == 0)
+        render_json(r, &src, rows, n, mons, nm);
+    else
+        render_csv(r, rows, n, mons, nm);
+    free(rows);
+    free(mons);
+}
