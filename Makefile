@@ -84,14 +84,19 @@ build/fuzz/%: fuzz/%.c build/fuzzlib/libntspool.a
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE -I. $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $< build/fuzzlib/libntspool.a $(PKG_LIBS) -lm
 
+SHAREDIR_INSTALL = $(DESTDIR)$(PREFIX)/share/ntspool
 install: all
-	install -d $(BINDIR_INSTALL) $(MANDIR_INSTALL)/man1
+	install -d $(BINDIR_INSTALL) $(MANDIR_INSTALL)/man1 $(MANDIR_INSTALL)/man8 $(SHAREDIR_INSTALL)
 	install -m 755 $(PROGS) $(BINDIR_INSTALL)
 	install -m 644 man/*.1 $(MANDIR_INSTALL)/man1
+	install -m 644 man/*.8 $(MANDIR_INSTALL)/man8
+	install -m 644 contrib/*.service contrib/*.example $(SHAREDIR_INSTALL)
 
 uninstall:
 	rm -f $(patsubst $(BIN)/%,$(BINDIR_INSTALL)/%,$(PROGS))
 	rm -f $(patsubst man/%,$(MANDIR_INSTALL)/man1/%,$(wildcard man/*.1))
+	rm -f $(patsubst man/%,$(MANDIR_INSTALL)/man8/%,$(wildcard man/*.8))
+	rm -rf $(SHAREDIR_INSTALL)
 
 symbols: $(LIB)
 	sh scripts/check-symbols.sh $(LIB)

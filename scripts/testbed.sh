@@ -32,6 +32,7 @@
 #                            KE Port record (11131) leads IPv4 clients nowhere
 #                            ([::1]:11131 still answers)
 # TB_CLOSED_PORT (14499) has no listener, TCP or UDP.
+# TB_PORT_OFFSET=N shifts all of these ports by N (two test beds side by side).
 # badport works by holding 127.0.0.1:11131/udp while chronyd starts (it then
 # logs "Could not open NTP socket on 127.0.0.1:11131" and keeps only ::1).
 # servername: chronyd's own NTS client looks up "localhost." (trailing dot),
@@ -66,6 +67,18 @@ wrongname 11128 14465 wrongname 2
 soon 11129 14466 soon 2
 servername 11130 14467 server 2
 badport 11131 14468 server 2"
+
+# TB_PORT_OFFSET (default 0) shifts every port above, so that two test beds
+# (e.g. two work trees) can run side by side; the tests read the ports from
+# testbed.env.  Each test bed needs its own TESTBED_DIR.
+TB_PORT_OFFSET=${TB_PORT_OFFSET:-0}
+case $TB_PORT_OFFSET in
+''|*[!0-9]*) echo "testbed: TB_PORT_OFFSET must be a number" >&2; exit 1 ;;
+esac
+if [ "$TB_PORT_OFFSET" -ne 0 ]; then
+    CLOSED_PORT=$((CLOSED_PORT + TB_PORT_OFFSET))
+    INSTANCES=$(echo "$INSTANCES" | awk -v o="$TB_PORT_OFFSET" '{ $2 += o; $3 += o; print }')
+fi
 
 say() { echo "testbed: $*"; }
 die() { echo "testbed: ERROR: $*" >&2; exit 1; }

@@ -39,10 +39,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-free_port() {
-    python3 -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
@@ -67,38 +63,7 @@ EOF
 }
 write_conf 2 info
 
-# api NAME METHOD PATH [BODY] [TOKEN]: status in $tmp/NAME.rc, body in $tmp/NAME.json
-api() {
-    name=$1 method=$2 path=$3 body=${4:-} tok=${5-$TOKEN_A}
-    set -- -s -o "$tmp/$name.json" -w '%{http_code}' -X "$method" --max-time 10
-    [ -n "$tok" ] && set -- "$@" -H "Authorization: Bearer $tok"
-    [ -n "$body" ] && set -- "$@" -H 'Content-Type: application/json' --data-binary "$body"
-    curl "$@" "$URL$path" >"$tmp/$name.rc" 2>/dev/null
-    : >"$tmp/$name.err"
-}
-status_is() { # NAME WANT [DESCRIPTION]
-    got=$(cat "$tmp/$1.rc")
-    if [ "$got" = "$2" ]; then ok "${3:-$1}: HTTP $2"; else
-        bad "${3:-$1}: HTTP $got, want $2"; head -c 300 "$tmp/$1.json"; echo
-    fi
-}
-error_is() { # NAME STATUS CODE
-    status_is "$1" "$2"
-    expect "$1" '.error.code' "$3"
-}
 
-# wait_for SECONDS JQ-FILTER PATH: poll GET PATH until the filter is true
-wait_for() {
-    end=$(($(date +%s) + $1))
-    while [ "$(date +%s)" -le $end ]; do
-        api wait GET "$3"
-        if [ "$(cat "$tmp/wait.rc")" = 200 ] && jq -e "$2" "$tmp/wait.json" >/dev/null 2>&1; then
-            return 0
-        fi
-        sleep 0.5
-    done
-    return 1
-}
 
 echo "== configuration errors"
 "$D" -c "$tmp/none.conf" >"$tmp/c1.out" 2>&1
@@ -111,25 +76,9 @@ printf '[monitor]\ninterval = 2\nintervall = 3\n' >"$tmp/bad.conf"
 "$D" -c "$CONF" --check >/dev/null 2>&1 && ok "--check: good file: exit 0" || bad "--check good file"
 
 echo "== start"
-# "localhost" must have an IPv6 address for the nts-v6 and pool-v6 kinds, and
-# this machine's /etc/hosts may not give it one: the service runs in a user
-# and mount namespace of its own (same network) with a hosts file of the
-# test's bind-mounted over /etc/hosts.  unshare execs, so $! is ntspoold.
-printf '127.0.0.1 localhost\n::1 localhost\n' >"$tmp/hosts"
-unshare --user --map-root-user --mount sh -c \
-    'mount --bind "$1" /etc/hosts && exec "$2" -c "$3"' sh "$tmp/hosts" "$D" "$CONF" \
-    2>"$tmp/d.log" &
-DPID=$!
-i=0
-until curl -s -o /dev/null "$URL/healthz" 2>/dev/null; do
-    i=$((i + 1))
-    if [ $i -gt 100 ] || ! kill -0 $DPID 2>/dev/null; then
-        echo "ntspoold did not start:"; cat "$tmp/d.log"; exit 1
-    fi
-    sleep 0.1
-done
+ntspoold_start "$CONF" "$tmp/d.log" "$URL" || exit 1
 ok "ntspoold listens"
-TOKEN_A=""
+TOKEN=""
 api health GET /healthz "" ""
 status_is health 200 "/healthz"
 [ -f "$tmp/var/secret" ] && [ "$(stat -c %a "$tmp/var/secret")" = 600 ] &&
@@ -137,20 +86,20 @@ status_is health 200 "/healthz"
 [ "$(stat -c %a "$tmp/var")" = 700 ] && ok "var/ created 0700" || bad "var/ mode $(stat -c %a "$tmp/var")"
 
 echo "== administration commands while running"
-TOKEN_A=$("$D" -c "$CONF" user-add alice@example.org 2>"$tmp/ua.err")
-echo "$TOKEN_A" | grep -Eq '^ntsp_[0-9a-f]{64}$' && ok "user-add prints one API token" ||
-    bad "user-add: '$TOKEN_A' $(cat "$tmp/ua.err")"
+TOKEN=$("$D" -c "$CONF" user-add alice@example.org 2>"$tmp/ua.err")
+echo "$TOKEN" | grep -Eq '^ntsp_[0-9a-f]{64}$' && ok "user-add prints one API token" ||
+    bad "user-add: '$TOKEN' $(cat "$tmp/ua.err")"
 TOKEN_B=$("$D" -c "$CONF" user-add bob@example.org --admin 2>/dev/null)
 "$D" -c "$CONF" user-add alice@example.org >/dev/null 2>&1 && bad "user-add twice succeeded" ||
     ok "user-add of an existing account fails"
 TOKEN_A2=$("$D" -c "$CONF" token-add alice@example.org laptop 2>/dev/null)
-[ -n "$TOKEN_A2" ] && [ "$TOKEN_A2" != "$TOKEN_A" ] && ok "token-add prints another token" ||
+[ -n "$TOKEN_A2" ] && [ "$TOKEN_A2" != "$TOKEN" ] && ok "token-add prints another token" ||
     bad "token-add"
 MKEY=$("$D" -c "$CONF" monitor-add remote-1 2>"$tmp/ma.err")
 echo "$MKEY" | grep -Eq '^ntspm_[0-9a-f]{64}$' && ok "monitor-add prints a key" || bad "monitor-add: $MKEY"
-if grep -q "$TOKEN_A\|$MKEY" "$tmp/ua.err" "$tmp/ma.err" "$tmp/d.log"; then bad "a secret was logged"
+if grep -q "$TOKEN\|$MKEY" "$tmp/ua.err" "$tmp/ma.err" "$tmp/d.log"; then bad "a secret was logged"
 else ok "no secret in any log"; fi
-n=$(sqlite3 "$tmp/var/ntspool.db" "SELECT count(*) FROM api_tokens WHERE hex(hash) LIKE '%$(echo "$TOKEN_A" | cut -c6-20 | tr a-f A-F)%'")
+n=$(sqlite3 "$tmp/var/ntspool.db" "SELECT count(*) FROM api_tokens WHERE hex(hash) LIKE '%$(echo "$TOKEN" | cut -c6-20 | tr a-f A-F)%'")
 [ "$n" = 0 ] && ok "tokens are not stored in clear" || bad "token stored in clear"
 
 echo "== API errors"
@@ -190,7 +139,7 @@ error_is e16 404 not_found
 api e17 POST /api/v1/time-sources "$(printf '{"host": "a\\u0000b.example"}')"
 status_is e17 400 "NUL in a JSON string"
 printf '{"host": "\377\376.example"}' >"$tmp/bad-utf8.json"
-curl -s -o "$tmp/e18.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN_A" \
+curl -s -o "$tmp/e18.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
     --data-binary @"$tmp/bad-utf8.json" "$URL/api/v1/time-sources" >"$tmp/e18.rc"
 status_is e18 400 "invalid UTF-8 in the body"
 long=$(python3 -c 'print(".".join(["a" * 63] * 4) + ".example")')

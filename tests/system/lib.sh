@@ -57,3 +57,78 @@ finish() {
     echo "$checks checks, $failures failed"
     [ "$failures" -eq 0 ]
 }
+
+# ---- driving ntspoold over HTTP (040, 041) ------------------------------------
+
+# free_port: a loopback TCP port nobody listens on now
+free_port() {
+    python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# ntspoold_start CONF LOG URL: start $BIN/ntspoold -c CONF in a user+mount
+# namespace of its own whose /etc/hosts gives "localhost" both 127.0.0.1 and
+# ::1 (this machine's may have no IPv6 entry, and the v6 kinds need one);
+# same network, so it reaches the test bed.  unshare execs: DPID is
+# ntspoold's pid.  Waits until URL/healthz answers; 1 if it never does.
+ntspoold_start() {
+    printf '127.0.0.1 localhost\n::1 localhost\n' >"$tmp/hosts"
+    unshare --user --map-root-user --mount sh -c \
+        'mount --bind "$1" /etc/hosts && exec "$2" -c "$3"' sh "$tmp/hosts" \
+        "$BIN/ntspoold" "$1" 2>"$2" &
+    DPID=$!
+    i=0
+    until curl -s -o /dev/null "$3/healthz" 2>/dev/null; do
+        i=$((i + 1))
+        if [ $i -gt 100 ] || ! kill -0 "$DPID" 2>/dev/null; then
+            echo "ntspoold did not start:"
+            cat "$2"
+            return 1
+        fi
+        sleep 0.1
+    done
+}
+
+# api NAME METHOD PATH [BODY] [TOKEN]: one request to $URL with the bearer
+# TOKEN (default $TOKEN; "" for none); status in $tmp/NAME.rc, body in
+# $tmp/NAME.json, headers in $tmp/NAME.hdr.
+api() {
+    name=$1 method=$2 path=$3 body=${4:-} tok=${5-$TOKEN}
+    set -- -s -D "$tmp/$name.hdr" -o "$tmp/$name.json" -w '%{http_code}' -X "$method" \
+        --max-time 10
+    [ -n "$tok" ] && set -- "$@" -H "Authorization: Bearer $tok"
+    [ -n "$body" ] && set -- "$@" -H 'Content-Type: application/json' --data-binary "$body"
+    curl "$@" "$URL$path" >"$tmp/$name.rc" 2>/dev/null
+    : >"$tmp/$name.err"
+}
+
+# status_is NAME WANT [DESCRIPTION]
+status_is() {
+    got=$(cat "$tmp/$1.rc")
+    if [ "$got" = "$2" ]; then ok "${3:-$1}: HTTP $2"; else
+        bad "${3:-$1}: HTTP $got, want $2"
+        head -c 300 "$tmp/$1.json"
+        echo
+    fi
+}
+
+# error_is NAME STATUS CODE: the status and the error code of the body
+error_is() {
+    status_is "$1" "$2"
+    expect "$1" '.error.code' "$3"
+}
+
+# wait_for SECONDS JQ-FILTER PATH: poll GET PATH until the filter is true
+# (the last answer stays in $tmp/wait.json); 1 on timeout.
+wait_for() {
+    end=$(($(date +%s) + $1))
+    while [ "$(date +%s)" -le "$end" ]; do
+        api wait GET "$3"
+        if [ "$(cat "$tmp/wait.rc")" = 200 ] &&
+            jq -e "$2" "$tmp/wait.json" >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.5
+    done
+    return 1
+}

@@ -57,6 +57,8 @@ check_defaults(const struct config *c, enum config_prog prog)
     CHECK_NEAR(c->ke_timeout, 10, 0);
     CHECK_NEAR(c->ntp_timeout, 1, 0);
     CHECK_INT(c->max_in_flight, 1000);
+    if (c->prog == CONFIG_NTSPOOLD)
+        CHECK_INT(c->rate_limit, 100);
     CHECK_STR(c->ca_file, "");
     CHECK(!c->allow_private);
     CHECK_INT(c->codepoints, CONFIG_CP_AUTO);
@@ -196,6 +198,10 @@ static const struct value_case values[] = {
     {D, "monitor", "interval", "86400", true},
     {D, "monitor", "interval", "0", false},
     {D, "monitor", "interval", "86401", false},
+    {D, "http", "rate_limit", "0", true},
+    {D, "http", "rate_limit", "1000000", true},
+    {D, "http", "rate_limit", "-1", false},
+    {D, "http", "rate_limit", "1000001", false},
     {D, "monitor", "max_in_flight", "1", true},
     {D, "monitor", "max_in_flight", "100000", true},
     {D, "monitor", "max_in_flight", "0", false},
@@ -738,7 +744,7 @@ main(void)
     test_programs();
     test_locale();
     test_files();
-    test_example("ntspoold.conf.example", CONFIG_NTSPOOLD, 17);
+    test_example("ntspoold.conf.example", CONFIG_NTSPOOLD, 18);
     test_example("ntspool-monitor.conf.example", CONFIG_MONITOR, 12);
     return check_finish("test_config");
 }
