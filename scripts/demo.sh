@@ -29,8 +29,13 @@ for t in curl jq; do
 done
 
 DPID=""
+TPID=""
 started_testbed=""
 cleanup() {
+    if [ -n "$TPID" ]; then
+        kill "$TPID" 2>/dev/null || true
+        wait "$TPID" 2>/dev/null || true
+    fi
     if [ -n "$DPID" ]; then
         kill "$DPID" 2>/dev/null || true
         wait "$DPID" 2>/dev/null || true
@@ -94,6 +99,27 @@ if [ -z "$SRC" ]; then
     echo "demo: its pool token (shown once): $(jq -r .token "$DIR/source.json")"
 fi
 
+# A second source that passes the pool kinds too: our own NTS test server
+# (tests/server/ntstestd, which implements the pool's extension records),
+# configured with the token the registration printed, as an operator would
+# configure ntpd-rs or the patched chrony.
+SRV=$BUILD/tests/ntstestd
+SRC2=""
+if [ ! -x "$SRV" ]; then
+    make -s "$SRV" >/dev/null 2>&1 || true
+fi
+if [ -x "$SRV" ]; then
+    KP=$(python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    curl -s -H "Authorization: Bearer $TOKEN" -d "{\"host\": \"localhost\", \"port\": $KP}" \
+        "$URL/api/v1/time-sources" >"$DIR/source2.json"
+    SRC2=$(jq -r .id "$DIR/source2.json")
+    "$SRV" --cert "$TB_DIR/server.crt" --key "$TB_DIR/server.key" --ke-port "$KP" \
+        --token "$(jq -r .token "$DIR/source2.json")" 2>"$DIR/ntstestd.log" &
+    TPID=$!
+    echo "demo: registered localhost:$KP (ntstestd, pool records, configured with its token) as source $SRC2"
+fi
+
 cat <<EOF
 
 ntspoold is serving $URL  (log: $DIR/ntspoold.log, database: $DIR/var/ntspool.db)
@@ -108,8 +134,9 @@ Look around (in another terminal):
 The built-in monitor probes every $INTERVAL s; a score rises by about one point
 per good probe towards 20 and the source serves pool traffic above 10 in every
 kind.  Stock chronyd has no pool records (the pool-v4/pool-v6 kinds), so those
-kinds fail with "pool records not supported" and keep it out of the pool: a
-server with the pool's patches and its token configured passes them too.
+kinds fail with "pool records not supported" and keep it out of the pool; the
+second source (our test server, configured with its token) passes them too
+and joins the pool once all its kinds are above 10.
 Ctrl-C stops the demo.
 
 EOF
@@ -117,10 +144,12 @@ t0=$(date +%s)
 while :; do
     now=$(date +%s)
     if [ "$SECONDS_MAX" -gt 0 ] && [ $((now - t0)) -ge "$SECONDS_MAX" ]; then break; fi
-    curl -s -H "Authorization: Bearer $TOKEN" "$URL/api/v1/time-sources/$SRC" |
-        jq -r --arg t "$((now - t0))" '"t=\($t)s  " + ([.kinds | to_entries[] |
-            "\(.key) \(if .value.score == null then "n/a" else (.value.score * 10 | round / 10 | tostring) end)"]
-            | join("  ")) + "  in_pool=\(.in_pool)" + (if .reason then "  (\(.reason))" else "" end)'
+    for id in $SRC $SRC2; do
+        curl -s -H "Authorization: Bearer $TOKEN" "$URL/api/v1/time-sources/$id" |
+            jq -r --arg t "$((now - t0))" '"t=\($t)s  \(.host):\(.port)  " + ([.kinds | to_entries[] |
+                "\(.key) \(if .value.score == null then "n/a" else (.value.score * 10 | round / 10 | tostring) end)"]
+                | join("  ")) + "  in_pool=\(.in_pool)" + (if .reason then "  (\(.reason))" else "" end)'
+    done
     if ! kill -0 $DPID 2>/dev/null; then echo "demo: ntspoold exited" >&2; exit 1; fi
     sleep "$INTERVAL"
 done

@@ -4,7 +4,8 @@
 #   testbed.sh start              make the PKI, start the chronyd NTS servers,
 #                                 unpack ntpsec, write $TESTBED_DIR/testbed.env
 #   testbed.sh stop               stop exactly the processes "start" recorded
-#   testbed.sh status             show the recorded processes
+#   testbed.sh status             show the recorded processes; exit 0 only
+#                                 when every chronyd instance runs
 #   testbed.sh chrony-q NAME [CA] measure instance NAME once with chronyd -Q as
 #                                 an NTS client (CA defaults to $TB_CA)
 #   testbed.sh ntpsec CMD [ARG..] run CMD in a private user+net namespace next
@@ -511,11 +512,17 @@ case $cmd in
 start) do_start ;;
 stop) do_stop; say "stopped" ;;
 status)
+    # Exit 0 only when every chronyd instance runs.
+    up=0
     for pf in "$D"/*/testbed.pid; do
         [ -f "$pf" ] || continue
         pid=$(cat "$pf")
-        if alive "$pid"; then echo "$(basename "$(dirname "$pf")") $pid $(cmdline "$pid")"; fi
-    done ;;
+        if alive "$pid"; then
+            echo "$(basename "$(dirname "$pf")") $pid $(cmdline "$pid")"
+            up=$((up + 1))
+        fi
+    done
+    [ "$up" -ge "$(echo "$INSTANCES" | wc -l)" ] ;;
 chrony-q) do_chrony_q "$@" ;;
 ntpsec) do_ntpsec "$@" ;;
 __ntpsec-inner) do_ntpsec_inner "$@" ;;
