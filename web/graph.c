@@ -19,6 +19,7 @@
 #include <event2/buffer.h>
 
 #include "scorer/score.h"
+#include "web/svg.h"
 
 #define DEF_WIDTH    800
 #define DEF_HEIGHT   320
@@ -30,7 +31,6 @@
 #define LEGEND_PAD   6
 #define MIN_PLOT_H   90
 #define MARK_SPACING 96  /* px between the markers of one score line */
-#define MAX_MARKS    (GRAPH_MAX_WIDTH / MARK_SPACING + 4)
 #define SCORE_TOP    25.0
 #define SCORE_BOTTOM -105.0
 #define CHAR_W       6.2 /* rough advance of an 11 px sans-serif character */
@@ -47,9 +47,6 @@ static const char *const mon_color[GRAPH_MAX_MONITORS] = {
 static const int score_grid[] = {20, 10, 0, -20, -50, -100};
 static const double offset_ladder[] = {0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500,
                                        GRAPH_OFFSET_MAX_MS};
-
-enum glyph { G_ROUND, G_SQUARE, G_PLUS, G_CROSS, G_TRI };
-#define DOT_SHAPES 4
 
 struct layout {
     int64_t from, to;
@@ -73,106 +70,13 @@ struct mon {
     bool has_score[SCORE_KINDS];
 };
 
-struct pt {
-    double x, y;
-    int64_t t;
-    int clamp; /* +1 above the offset axis, -1 below, 0 within */
-};
-
-/* One series being written: the column reducer and the path writer. */
-struct series {
-    struct evbuffer *b;
-    const struct layout *L;
-    bool dots;
-    enum glyph glyph;
-    int col;
-    bool have;
-    struct pt lo, hi;
-    bool started;
-    int64_t last_t;
-    int seg_n;     /* line: points written in this segment; dots: 1 after the first */
-    bool held;     /* line: the last point, not yet written */
-    struct pt hold, last;
-    struct pt marks[MAX_MARKS];
-    int n_marks;
-    double next_mark;
-    int err;
-};
-
 /* ---- text ----------------------------------------------------------------------- */
-
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid. */
-static size_t
-utf8_len(const unsigned char *s)
-{
-    size_t n, i;
-    unsigned cp;
-
-    if (s[0] < 0x80) return 1;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF) n = 2, cp = s[0] & 0x1Fu;
-    else if (s[0] >= 0xE0 && s[0] <= 0xEF) n = 3, cp = s[0] & 0x0Fu;
-    else if (s[0] >= 0xF0 && s[0] <= 0xF4) n = 4, cp = s[0] & 0x07u;
-    else return 0;
-    for (i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        cp = cp << 6 | (s[i] & 0x3Fu);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF)
-        return 0;
-    return n;
-}
-
-/* Append s escaped for XML text and attribute values, at most max_chars
-   characters (then an ellipsis); control characters and invalid UTF-8 become
-   '?'.  Returns the characters shown. */
-static size_t
-put_text(struct evbuffer *b, const char *s, size_t max_chars, int *err)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t chars = 0;
-
-    while (*p) {
-        size_t n = utf8_len(p);
-        const char *rep = NULL;
-
-        if (chars == max_chars) {
-            *err |= evbuffer_add(b, "\xE2\x80\xA6", 3);
-            return chars + 1;
-        }
-        if (n == 0) {
-            rep = "?";
-            n = 1;
-        } else if (*p == '&') rep = "&amp;";
-        else if (*p == '<') rep = "&lt;";
-        else if (*p == '>') rep = "&gt;";
-        else if (*p == '"') rep = "&quot;";
-        else if (*p == '\'') rep = "&#39;";
-        else if (*p < 0x20 || *p == 0x7F) rep = "?";
-        *err |= rep ? evbuffer_add(b, rep, strlen(rep)) : evbuffer_add(b, p, n);
-        p += n;
-        chars++;
-    }
-    return chars;
-}
-
-/* Characters put_text would show for s (for the legend layout). */
-static size_t
-text_chars(const char *s, size_t max_chars)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t chars = 0, n;
-
-    for (; *p && chars <= max_chars; p += n ? n : 1)
-        n = utf8_len(p), chars++;
-    return chars > max_chars ? max_chars + 1 : chars;
-}
 
 static void
 put_monitor_name(struct evbuffer *b, const struct mon *m, int *err)
 {
     if (m->name && m->name[0])
-        put_text(b, m->name, GRAPH_NAME_CHARS, err);
+        svg_put_text(b, m->name, GRAPH_NAME_CHARS, err);
     else
         *err |= evbuffer_add_printf(b, "monitor %lld", (long long)m->id) < 0;
 }
@@ -183,7 +87,7 @@ monitor_name_chars(const struct mon *m)
     char tmp[32];
 
     if (m->name && m->name[0])
-        return text_chars(m->name, GRAPH_NAME_CHARS);
+        return svg_text_chars(m->name, GRAPH_NAME_CHARS);
     return (size_t)snprintf(tmp, sizeof(tmp), "monitor %lld", (long long)m->id);
 }
 
@@ -246,149 +150,6 @@ y_of_offset(const struct layout *L, double ms, int *clamp)
     if (*clamp)
         ms = *clamp * L->ofs_range;
     return mid - ms / L->ofs_range * half;
-}
-
-/* ---- series --------------------------------------------------------------------- */
-
-static void
-series_init(struct series *s, struct evbuffer *b, const struct layout *L, bool dots,
-            enum glyph g, double first_mark)
-{
-    memset(s, 0, sizeof(*s));
-    s->b = b;
-    s->L = L;
-    s->dots = dots;
-    s->glyph = g;
-    s->next_mark = first_mark;
-}
-
-static void
-put_glyph(struct series *s, const struct pt *p)
-{
-    const double x = p->x, y = p->y;
-    int r = 0;
-
-    switch (p->clamp ? G_TRI : s->glyph) {
-    case G_ROUND:
-    case G_SQUARE: r = evbuffer_add_printf(s->b, "M%.1f,%.1fh0", x, y); break;
-    case G_PLUS: r = evbuffer_add_printf(s->b, "M%.1f,%.1fh6m-3,-3v6", x - 3, y); break;
-    case G_CROSS:
-        r = evbuffer_add_printf(s->b, "M%.1f,%.1fl5,5m0,-5l-5,5", x - 2.5, y - 2.5);
-        break;
-    case G_TRI:
-        r = evbuffer_add_printf(s->b, "M%.1f,%.1fl-3.5,%dh7z", x, y, p->clamp > 0 ? 6 : -6);
-        break;
-    }
-    s->err |= r < 0;
-}
-
-static bool
-same_y(const struct pt *a, const struct pt *b)
-{
-    return lround(a->y * 10) == lround(b->y * 10);
-}
-
-static void
-line_write(struct series *s, const struct pt *p, char cmd)
-{
-    s->err |= evbuffer_add_printf(s->b, "%c%.1f,%.1f", cmd, p->x, p->y) < 0;
-    s->last = *p;
-    s->seg_n++;
-}
-
-/* A point of a line: the middle of three points at one height is dropped. */
-static void
-line_point(struct series *s, const struct pt *p)
-{
-    if (p->x >= s->next_mark && s->n_marks < MAX_MARKS) {
-        s->marks[s->n_marks++] = *p;
-        s->next_mark = p->x + MARK_SPACING;
-    }
-    if (s->seg_n == 0) {
-        line_write(s, p, 'M');
-        return;
-    }
-    if (s->held && !(same_y(&s->last, &s->hold) && same_y(&s->hold, p)))
-        line_write(s, &s->hold, 'L');
-    s->hold = *p;
-    s->held = true;
-}
-
-static void
-segment_end(struct series *s)
-{
-    if (s->dots)
-        return;
-    if (s->held)
-        line_write(s, &s->hold, 'L');
-    if (s->seg_n == 1)
-        s->err |= evbuffer_add(s->b, "h0", 2); /* a lone sample: a dot */
-    s->seg_n = 0;
-    s->held = false;
-}
-
-/* A dot that would land on the previous one (dots are 4 px wide) is left
-   out; a line gets every point. */
-static void
-emit(struct series *s, const struct pt *p)
-{
-    if (!s->dots) {
-        line_point(s, p);
-        return;
-    }
-    if (s->seg_n && p->clamp == s->last.clamp && fabs(p->x - s->last.x) < 2 &&
-        fabs(p->y - s->last.y) < (p->clamp ? 4 : 1.5))
-        return;
-    put_glyph(s, p);
-    s->last = *p;
-    s->seg_n = 1;
-}
-
-static void
-column_flush(struct series *s)
-{
-    const struct pt *a, *b;
-
-    if (!s->have)
-        return;
-    a = s->lo.t <= s->hi.t ? &s->lo : &s->hi;
-    b = a == &s->lo ? &s->hi : &s->lo;
-    emit(s, a);
-    if (!same_y(a, b) || a->clamp != b->clamp)
-        emit(s, b);
-    s->have = false;
-}
-
-static void
-series_add(struct series *s, int64_t t, double y, int clamp)
-{
-    struct pt p = {x_of(s->L, t), y, t, clamp};
-    int col = (int)floor(p.x - s->L->x0);
-
-    if (s->started && (double)(t - s->last_t) > s->L->gap) {
-        column_flush(s);
-        segment_end(s);
-    } else if (s->have && col != s->col) {
-        column_flush(s);
-    }
-    if (!s->have) {
-        s->lo = s->hi = p;
-        s->col = col;
-        s->have = true;
-    } else if (p.y < s->hi.y) {
-        s->hi = p; /* highest on screen */
-    } else if (p.y > s->lo.y) {
-        s->lo = p;
-    }
-    s->last_t = t;
-    s->started = true;
-}
-
-static void
-series_finish(struct series *s)
-{
-    column_flush(s);
-    segment_end(s);
 }
 
 /* ---- input ---------------------------------------------------------------------- */
@@ -599,10 +360,10 @@ put_glyph_attrs(struct evbuffer *b, int slot, bool clamped, int *err)
     if (clamped)
         r = evbuffer_add_printf(b, "<path fill=\"%s\" stroke=\"%s\" stroke-width=\"1\" d=\"",
                                 c, c);
-    else if (slot % DOT_SHAPES <= G_SQUARE)
+    else if (slot % SVG_DOT_SHAPES <= SVG_SQUARE)
         r = evbuffer_add_printf(b, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"4\" "
                                 "stroke-linecap=\"%s\" d=\"", c,
-                                slot % DOT_SHAPES == G_ROUND ? "round" : "square");
+                                slot % SVG_DOT_SHAPES == SVG_ROUND ? "round" : "square");
     else
         r = evbuffer_add_printf(b, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"1.6\" "
                                 "d=\"", c);
@@ -626,10 +387,11 @@ draw_offsets(struct evbuffer *b, const struct input *in, const struct layout *L,
         const struct mon *m = in->drawn[slot];
 
         for (int pass = 0; pass < 2; pass++) {
-            struct series s;
+            struct svg_series s;
             bool any = false;
 
-            series_init(&s, b, L, true, (enum glyph)(slot % DOT_SHAPES), L->x1 + 1);
+            svg_series_init(&s, b, true, (enum svg_glyph)(slot % SVG_DOT_SHAPES), L->x0, L->gap,
+                            L->x1 + 1, MARK_SPACING);
             for (size_t i = 0; i < in->n; i++) {
                 int clamp;
                 double y;
@@ -642,9 +404,9 @@ draw_offsets(struct evbuffer *b, const struct input *in, const struct layout *L,
                 if (!any)
                     put_glyph_attrs(b, slot, pass == 1, err);
                 any = true;
-                series_add(&s, in->row[i]->time, y, clamp);
+                svg_series_add(&s, in->row[i]->time, x_of(L, in->row[i]->time), y, clamp);
             }
-            series_finish(&s);
+            svg_series_finish(&s);
             *err |= s.err;
             if (any)
                 *err |= evbuffer_add_printf(b, "\"/>\n") < 0;
@@ -656,19 +418,21 @@ static void
 draw_scores(struct evbuffer *b, const struct input *in, const struct layout *L, int *err)
 {
     for (int k = 0; k < SCORE_KINDS; k++) {
-        struct series s;
+        struct svg_series s;
 
         if (in->kind_n[k] == 0)
             continue;
-        series_init(&s, b, L, false, G_ROUND, L->x0 + 10 + 24 * k);
+        svg_series_init(&s, b, false, SVG_ROUND, L->x0, L->gap, L->x0 + 10 + 24 * k,
+                        MARK_SPACING);
         put_line_attrs(b, k, err);
         for (size_t i = 0; i < in->n; i++)
             if ((int)in->row[i]->kind == k && isfinite(in->median[i]))
-                series_add(&s, in->row[i]->time, y_of_score(L, in->median[i]), 0);
-        series_finish(&s);
+                svg_series_add(&s, in->row[i]->time, x_of(L, in->row[i]->time),
+                               y_of_score(L, in->median[i]), 0);
+        svg_series_finish(&s);
         *err |= s.err;
         /* The last point gets a marker too, unless one is close. */
-        if (s.n_marks < MAX_MARKS && s.seg_n == 0 &&
+        if (s.n_marks < SVG_MAX_MARKS && s.seg_n == 0 &&
             (s.n_marks == 0 || s.last.x - s.marks[s.n_marks - 1].x > MARK_SPACING / 3))
             s.marks[s.n_marks++] = s.last;
         *err |= evbuffer_add_printf(b, "\"/>\n<path fill=\"%s\" stroke=\"#ffffff\" "
@@ -833,13 +597,8 @@ legend(struct evbuffer *b, const struct input *in, const struct layout *L, bool 
                                             in->kind_n[k] ? "" : " (no data)") < 0;
                 break;
             case IT_MON: {
-                struct series s;
-                struct pt p = {x + 6, y, 0, 0};
-
                 put_glyph_attrs(b, slot, false, err);
-                series_init(&s, b, L, true, (enum glyph)(slot % DOT_SHAPES), 0);
-                put_glyph(&s, &p);
-                *err |= s.err;
+                svg_glyph(b, (enum svg_glyph)(slot % SVG_DOT_SHAPES), 0, x + 6, y, err);
                 *err |= evbuffer_add_printf(b, "\"/><text x=\"%.1f\" y=\"%.1f\">offset, ",
                                             x + 16, y + 4) < 0;
                 put_monitor_name(b, in->drawn[slot], err);
@@ -977,7 +736,7 @@ graph_render(struct evbuffer *b, const struct db_sample_row *rows, size_t n,
                                L.height, id, id, id) < 0;
     if (o->host && o->host[0]) {
         err |= evbuffer_add_printf(b, " of ") < 0;
-        put_text(b, o->host, 253, &err);
+        svg_put_text(b, o->host, 253, &err);
     }
     err |= evbuffer_add_printf(b, "</title>\n<desc id=\"%s-desc\">", id) < 0;
     put_desc(b, &in, &L, &err);
@@ -1012,5 +771,5 @@ graph_size_max(const struct graph_opts *o)
        and per monitor its name twice (6 bytes per escaped byte). */
     return 12288 + 253 * 6 + GRAPH_MAX_MONITORS * (2 * DB_NAME_MAX * 6 + 400) +
            cols * (SCORE_KINDS * 2 * 14 + GRAPH_MAX_MONITORS * 4 * 27) +
-           (cols / 4 + 2) * 16 + (cols / 44 + 30) * 80 + SCORE_KINDS * MAX_MARKS * 60;
+           (cols / 4 + 2) * 16 + (cols / 44 + 30) * 80 + SCORE_KINDS * SVG_MAX_MARKS * 60;
 }
