@@ -5,7 +5,7 @@
 set -eu
 PKGS="build-essential pkg-config clang llvm libclang-rt-14-dev
 libssl-dev libevent-dev libjansson-dev libsqlite3-dev sqlite3 libcurl4-openssl-dev
-libinih-dev libargon2-dev wrk curl
+libinih-dev libargon2-dev wrk curl libxml2-utils
 openssl ca-certificates chrony iproute2 util-linux procps python3 jq"
 missing=""
 for p in $PKGS; do
