@@ -4,8 +4,10 @@
  * Creates one account (bench@example.org) with an API token, printed on
  * stdout, and S time sources: source i is the host s<i / P>.DOMAIN (default
  * bench.test) on port PORTS[i % P] when -p gives P ports (so S = names x
- * ports, every (host, port) pair distinct), or s<i>.DOMAIN on port PORTS[0]
- * for the first L sources and on DEAD_PORT for the others when -L is given.  Sources
+ * ports, every (host, port) pair distinct); or, with -L, s<i>.DOMAIN on
+ * port PORTS[0] for the first L sources, and for the others (j = i - L)
+ * d<j / D>.DOMAIN on DEAD[j % D], the D ports of -D (closed ports: the
+ * monitor's connect is refused).  Sources
  * have no randomizer (no token): ntspoold probes their nts kinds only.
  *
  * With -r R it also stores R rounds of samples of every source and kind
@@ -104,15 +106,15 @@ static void
 usage(void)
 {
     fprintf(stderr, "usage: bench_fill -d DB -n SOURCES [-H DOMAIN] -p PORT[,PORT...] "
-                    "[-L LIVE -D DEAD_PORT] [-r ROUNDS]\n");
+                    "[-L LIVE -D DEAD_PORT[,DEAD_PORT...]] [-r ROUNDS]\n");
 }
 
 int
 main(int argc, char **argv)
 {
     const char *path = NULL, *domain = "bench.test";
-    int nsrc = 0, nports = 0, live = -1, dead = 0, rounds = 0, opt;
-    int ports[MAX_PORTS];
+    int nsrc = 0, nports = 0, live = -1, ndead = 0, rounds = 0, opt;
+    int ports[MAX_PORTS], dead[MAX_PORTS];
     char *err = NULL, token[WEB_TOKEN_LEN + 1];
     unsigned char hash[DB_HASH_LEN];
     int64_t user, tok, mon = 0, *ids, now = (int64_t)time(NULL);
@@ -133,12 +135,18 @@ main(int argc, char **argv)
             }
             break;
         case 'L': live = atoi(optarg); break;
-        case 'D': dead = atoi(optarg); break;
+        case 'D':
+            for (char *p = optarg; *p && ndead < MAX_PORTS;) {
+                dead[ndead++] = (int)strtol(p, &p, 10);
+                if (*p == ',')
+                    p++;
+            }
+            break;
         case 'r': rounds = atoi(optarg); break;
         default: usage(); return 2;
         }
     }
-    if (!path || nsrc <= 0 || nports <= 0 || (live >= 0 && dead <= 0)) {
+    if (!path || nsrc <= 0 || nports <= 0 || (live >= 0 && ndead <= 0)) {
         usage();
         return 2;
     }
@@ -161,8 +169,13 @@ main(int argc, char **argv)
         struct db_source s;
 
         if (live >= 0) {
-            snprintf(hosts[i], sizeof(hosts[i]), "s%d.%s", i, domain);
-            sport[i] = i < live ? ports[0] : dead;
+            if (i < live) {
+                snprintf(hosts[i], sizeof(hosts[i]), "s%d.%s", i, domain);
+                sport[i] = ports[0];
+            } else {
+                snprintf(hosts[i], sizeof(hosts[i]), "d%d.%s", (i - live) / ndead, domain);
+                sport[i] = dead[(i - live) % ndead];
+            }
         } else {
             snprintf(hosts[i], sizeof(hosts[i]), "s%d.%s", i / nports, domain);
             sport[i] = ports[i % nports];
@@ -199,12 +212,14 @@ main(int argc, char **argv)
                         n = 0;
                     }
                 }
-            fprintf(stderr, "\rbench_fill: %lld/%lld samples", done, total);
+            if ((round + 1) % 10 == 0)
+                fprintf(stderr, "bench_fill: %lld/%lld samples, %.0f/s\n", done, total,
+                        done / (now_s() - t0));
         }
         if (n > 0 && db_store_samples(db, batch, (size_t)n, now, NULL) != 0)
             return 1;
         done += n;
-        fprintf(stderr, "\rbench_fill: %lld samples stored in %.1f s (%.0f/s)\n", done,
+        fprintf(stderr, "bench_fill: %lld samples stored in %.1f s (%.0f/s)\n", done,
                 now_s() - t0, done / (now_s() - t0));
         free(res);
         free(batch);
