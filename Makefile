@@ -33,7 +33,7 @@ UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 TESTSRV_SRCS := $(sort $(wildcard tests/server/*.c))
 TESTSRV := $(BUILD)/tests/ntstestd
 
-.PHONY: all test check sanitize fuzz install uninstall clean symbols test-progs
+.PHONY: all test check sanitize fuzz install uninstall clean symbols test-progs bench-progs
 .SECONDARY:
 all: $(PROGS)
 
@@ -58,6 +58,14 @@ $(TESTSRV): $(TESTSRV_SRCS:%.c=$(BUILD)/%.o) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TESTSRV_SRCS:%.c=$(BUILD)/%.o) $(LIB) $(PKG_LIBS) -lm
 
 test-progs: $(PROGS) $(UNIT_BINS) $(if $(TESTSRV_SRCS),$(TESTSRV))
+
+# Benchmark programs (scripts/bench-*.sh build what they need): build/tools/bench_*.
+BENCH_SRCS := $(sort $(wildcard bench/bench_*.c))
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/tools/%,$(BENCH_SRCS))
+bench-progs: $(BENCH_BINS)
+$(BUILD)/tools/bench_%: $(BUILD)/bench/bench_%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm -pthread
 
 # The whole suite: unit tests, then system tests against the loopback test bed.
 test check: test-progs
@@ -104,4 +112,4 @@ symbols: $(LIB)
 clean:
 	rm -rf build bin
 
--include $(LIB_OBJS:.o=.d) $(UNIT_BINS:=.d)
+-include $(LIB_OBJS:.o=.d) $(UNIT_BINS:=.d) $(BENCH_SRCS:%.c=$(BUILD)/%.d)

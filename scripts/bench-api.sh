@@ -1,0 +1,175 @@
+#!/bin/sh
+# Benchmark of ntspoold's HTTP side (not a test: figures to read).  A database
+# of 10,000 time sources and ~2M samples (bench/bench_fill.c through
+# db_store_samples: 50 rounds x 4 kinds of one monitor), then ntspoold on it
+# with its built-in monitor probing every source at INTERVAL s: the first
+# LIVE sources (s<i>.bench.test) point at one loopback ntstestd (full probes),
+# the others (d<j>.bench.test x NDEAD closed loopback ports) are refused
+# (connect_refused); every name is 127.0.0.1 in the service's own /etc/hosts,
+# which stays short (evdns searches it linearly).  The interval defaults to
+# 60 s: 10,000 sources / 60 s = 166 probes/s, the per-monitor rate of
+# PRODUCT.md "Scale"; INTERVAL=10 is a harsher 1,000 probes/s.  wrk (-t2 -c32 -dDUR --latency) against, in turn:
+#   GET /healthz                                the baseline (no database)
+#   GET /api/v1/time-sources/{id}               bearer token, random id
+#   GET /scores/{host}:{port}/json?limit=50     random source
+# [http] rate_limit = 0.  Prints requests/s and p99 latency per route and each
+# JSON route's rate as a fraction of /healthz's in the same run, and what the
+# monitor did meanwhile.  Targets: JSON routes >= 5,000 req/s with p99 < 10 ms
+# on this machine, and >= 1/3 of /healthz's rate.
+#   scripts/bench-api.sh     (env: SOURCES=10000 ROUNDS=50 LIVE=100 INTERVAL=60 NDEAD=50
+#                             DUR=15 CONN=32 THREADS=2; PERF=FILE records a
+#                             perf profile of ntspoold during the JSON routes)
+# Loopback only, ports 20000-29999; about 2-3 minutes (most of it the fill).
+. "$(dirname "$0")/bench-lib.sh"
+SOURCES=${SOURCES:-10000}
+ROUNDS=${ROUNDS:-50}
+LIVE=${LIVE:-100}
+INTERVAL=${INTERVAL:-60}
+NDEAD=${NDEAD:-50}
+DUR=${DUR:-15}
+CONN=${CONN:-32}
+THREADS=${THREADS:-2}
+command -v wrk >/dev/null 2>&1 || die "wrk not installed"
+
+bench_build
+make_pki
+start_ntstestd t1
+DEAD=""
+for i in $(seq 1 "$NDEAD"); do
+    new_port
+    DEAD="$DEAD${DEAD:+,}$PORT" # nothing listens there: connect_refused
+done
+echo "machine: $(nproc) cores, $(uname -sr), SQLite $(pkg-config --modversion sqlite3), $(wrk --version 2>&1 | head -n 1 | cut -d' ' -f1-2)"
+echo "setup: $SOURCES sources, $ROUNDS rounds x 4 kinds of samples; monitor interval $INTERVAL s," \
+    "$LIVE sources at ntstestd :$KE_PORT, the others at $NDEAD closed ports"
+mkdir -p "$tmp/var"
+TOKEN=$("$BUILD/tools/bench_fill" -d "$tmp/var/ntspool.db" -n "$SOURCES" -p "$KE_PORT" \
+    -L "$LIVE" -D "$DEAD" -r "$ROUNDS") || die "cannot fill the database"
+echo "database: $(du -m "$tmp/var/ntspool.db" | cut -f1) MB"
+python3 - "$SOURCES" "$LIVE" "$NDEAD" >"$tmp/hosts" <<'PY'
+import sys
+n, live, nd = map(int, sys.argv[1:])
+print("127.0.0.1 localhost")
+for i in range(min(live, n)):
+    print(f"127.0.0.1 s{i}.bench.test")
+for j in range((n - live + nd - 1) // nd if n > live else 0):
+    print(f"127.0.0.1 d{j}.bench.test")
+PY
+new_port
+HPORT=$PORT
+URL=http://127.0.0.1:$HPORT
+cat >"$tmp/ntspoold.conf" <<EOF
+[http]
+listen = 127.0.0.1:$HPORT
+rate_limit = 0
+[store]
+database = $tmp/var/ntspool.db
+secret_file = $tmp/var/secret
+[monitor]
+interval = $INTERVAL
+ke_timeout = 2
+ntp_timeout = 0.5
+ca_file = $CA
+allow_private = yes
+clock_check = no
+[log]
+level = warn
+EOF
+start_ntspoold "$tmp/ntspoold.conf" "$tmp/hosts" "$URL"
+# Source ids are 1..SOURCES in a fresh database; check one, and the routes.
+for path in /healthz /api/v1/time-sources/1 "/scores/s0.bench.test:$KE_PORT/json?limit=50"; do
+    code=$(curl -s -o "$tmp/check.out" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$URL$path")
+    [ "$code" = 200 ] || die "GET $path: HTTP $code $(head -c 200 "$tmp/check.out")"
+done
+n=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["history"]))' "$tmp/check.out")
+want=$((4 * ROUNDS < 50 ? 4 * ROUNDS : 50))
+[ "$n" = "$want" ] || die "/scores/.../json?limit=50 gave $n history entries, want $want"
+sleep 3 # the monitor's first round is under way
+
+# Lua scripts: a random source per request.
+cat >"$tmp/source.lua" <<EOF
+math.randomseed(os.time())
+wrk.headers["Authorization"] = "Bearer $TOKEN"
+request = function()
+  return wrk.format("GET", "/api/v1/time-sources/" .. math.random(1, $SOURCES))
+end
+EOF
+cat >"$tmp/compat.lua" <<EOF
+math.randomseed(os.time() + 1)
+local dead = {$DEAD}
+request = function()
+  local i = math.random(0, $SOURCES - 1)
+  local host
+  if i < $LIVE then
+    host = "s" .. i .. ".bench.test:$KE_PORT"
+  else
+    local j = i - $LIVE
+    host = "d" .. math.floor(j / $NDEAD) .. ".bench.test:" .. dead[j % $NDEAD + 1]
+  end
+  return wrk.format("GET", "/scores/" .. host .. "/json?limit=50")
+end
+EOF
+
+# run_wrk NAME PATH [SCRIPT]: prints "NAME req/s p99_ms errors"
+run_wrk() {
+    set -- "$1" "$2" "${3:-}"
+    if [ -n "$3" ]; then
+        wrk -t"$THREADS" -c"$CONN" -d"${DUR}s" --latency -s "$3" "$URL$2" >"$tmp/wrk.$1" 2>&1
+    else
+        wrk -t"$THREADS" -c"$CONN" -d"${DUR}s" --latency "$URL$2" >"$tmp/wrk.$1" 2>&1
+    fi
+    python3 - "$tmp/wrk.$1" "$1" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+def ms(v, u):
+    return float(v) * {"us": 0.001, "ms": 1, "s": 1000}[u]
+rps = float(re.search(r"Requests/sec:\s+([0-9.]+)", t).group(1))
+m = re.search(r"99%\s+([0-9.]+)(us|ms|s)", t)
+p99 = ms(*m.groups())
+m = re.search(r"50%\s+([0-9.]+)(us|ms|s)", t)
+p50 = ms(*m.groups())
+bad = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+err = re.search(r"Socket errors: (.*)", t)
+print(sys.argv[2], f"{rps:.0f}", f"{p50:.2f}", f"{p99:.2f}",
+      (bad.group(1) if bad else "0"), ("socket errors: " + err.group(1) if err else "").replace(" ", "_"))
+PY
+}
+
+curl -s "$URL/metrics" >"$tmp/m0"
+c0=$(cpu_ticks "$DPID")
+t0=$(date +%s.%N)
+run_wrk healthz /healthz >"$tmp/res"
+if [ -n "${PERF:-}" ]; then
+    perf record -q -F 999 -g -p "$DPID" -o "$PERF" -- sleep $((2 * DUR + 1)) 2>/dev/null &
+    PIDS="$PIDS $!"
+fi
+run_wrk source /api/v1/time-sources/1 "$tmp/source.lua" >>"$tmp/res"
+run_wrk compat "/scores/s0.bench.test:$KE_PORT/json?limit=50" "$tmp/compat.lua" >>"$tmp/res"
+t1=$(date +%s.%N)
+c1=$(cpu_ticks "$DPID")
+curl -s "$URL/metrics" >"$tmp/m1"
+secs=$(python3 -c "print($t1 - $t0)")
+python3 "$top/scripts/bench-metrics.py" probes "$tmp/m0" "$tmp/m1" "$secs" >"$tmp/probes.env"
+. "$tmp/probes.env"
+python3 - "$tmp/res" "$DUR" "$THREADS" "$CONN" <<'PY'
+import sys
+rows = [l.split() for l in open(sys.argv[1])]
+base = float(rows[0][1])
+names = {"healthz": "GET /healthz (baseline)",
+         "source": "GET /api/v1/time-sources/{id}",
+         "compat": "GET /scores/{host}/json?limit=50"}
+print(f"wrk -t{sys.argv[3]} -c{sys.argv[4]} -d{sys.argv[2]}s --latency, one route after the other:")
+for r in rows:
+    name, rps, p50, p99, non2xx = r[0], float(r[1]), r[2], r[3], r[4]
+    extra = " " + r[5].replace("_", " ") if len(r) > 5 else ""
+    verdict = ""
+    if name != "healthz":
+        ok = rps >= 5000 and float(p99) < 10 and rps >= base / 3
+        verdict = f"; {rps / base:.2f}x /healthz; targets {'met' if ok else 'MISSED'}"
+    print(f"HEADLINE {names[name]:36s} {rps:8.0f} req/s  p50 {p50} ms  p99 {p99} ms"
+          f"  non-2xx {non2xx}{extra}{verdict}")
+PY
+echo "meanwhile the monitor: $probes_per_s probes/s (ok fraction $ok_fraction), $stored_per_s" \
+    "samples stored/s, lag p50 $lag_p50_ms ms p99 $lag_p99_ms ms;" \
+    "ntspoold CPU $(python3 -c "print(f'{($c1 - $c0) / $(getconf CLK_TCK) / $secs * 100:.0f}')")% of one core"
+grep -E "ERROR|error" "$tmp/ntspoold.log" | head -n 5 || true

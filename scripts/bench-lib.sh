@@ -1,0 +1,137 @@
+# Shared helpers of scripts/bench-monitor.sh and scripts/bench-api.sh
+# (sourced, not run).  Loopback only, ports 20000-29999 only (never the test
+# bed's); every process started is recorded and stopped by its pid on exit;
+# the temporary directory is removed.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+BUILD=build
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/ntspool-bench.XXXXXX")
+PIDS=""
+USED_PORTS=""
+
+bench_cleanup() {
+    for p in $PIDS; do
+        kill "$p" 2>/dev/null || true
+    done
+    for p in $PIDS; do
+        wait "$p" 2>/dev/null || true
+    done
+    rm -rf "$tmp"
+}
+trap bench_cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+for tool in openssl python3 curl unshare; do
+    command -v "$tool" >/dev/null 2>&1 || die "$tool not installed"
+done
+
+bench_build() {
+    make -s -j2 all test-progs bench-progs >/dev/null || die "build failed"
+}
+
+# pick_port: a free TCP and UDP port on 127.0.0.1 in 20000-29999, never one
+# of the test bed's (11123-11131, 14460-14468, 14499 are outside the range
+# anyway) nor one picked before in this run.
+pick_port() {
+    python3 - "$USED_PORTS" <<'PY'
+import random, socket, sys
+used = set(int(x) for x in sys.argv[1].split())
+for _ in range(500):
+    p = random.randint(20000, 29999)
+    if p in used:
+        continue
+    try:
+        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+            s = socket.socket(socket.AF_INET, kind)
+            s.bind(("127.0.0.1", p))
+            s.close()
+    except OSError:
+        continue
+    print(p)
+    sys.exit(0)
+sys.exit(1)
+PY
+}
+new_port() { # sets PORT
+    PORT=$(pick_port) || die "no free port in 20000-29999"
+    USED_PORTS="$USED_PORTS $PORT"
+}
+
+# make_pki: $tmp/pki/{ca.crt,server.crt,server.key}; the leaf is valid for
+# localhost and *.bench.test (every source name of the benchmarks).
+make_pki() {
+    d=$tmp/pki
+    mkdir -p "$d"
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$d/ca.key" 2>/dev/null
+    openssl req -x509 -new -key "$d/ca.key" -out "$d/ca.crt" -days 2 -subj "/CN=ntspool bench CA" \
+        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+        -addext subjectKeyIdentifier=hash 2>/dev/null
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$d/server.key" 2>/dev/null
+    openssl req -new -key "$d/server.key" -out "$d/server.csr" -subj "/CN=localhost" 2>/dev/null
+    printf '%s\n' 'basicConstraints=critical,CA:FALSE' 'keyUsage=critical,digitalSignature' \
+        'extendedKeyUsage=serverAuth' 'subjectAltName=DNS:localhost,DNS:*.bench.test' >"$d/leaf.ext"
+    openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+        -out "$d/server.crt" -days 2 -extfile "$d/leaf.ext" 2>/dev/null
+    openssl verify -CAfile "$d/ca.crt" "$d/server.crt" >/dev/null || die "test PKI does not verify"
+    CA=$d/ca.crt
+}
+
+# start_ntstestd NAME: one ntstestd on 127.0.0.1, KE and NTP on new ports;
+# sets KE_PORT and the pid in PID_<NAME>.
+start_ntstestd() {
+    new_port
+    KE_PORT=$PORT
+    new_port
+    ntp=$PORT
+    "$BUILD/tests/ntstestd" --cert "$tmp/pki/server.crt" --key "$tmp/pki/server.key" \
+        --listen 127.0.0.1 --ke-port "$KE_PORT" --ntp-port "$ntp" \
+        --ready-file "$tmp/$1.ready" 2>"$tmp/$1.log" &
+    eval "PID_$1=$!"
+    PIDS="$PIDS $!"
+    i=0
+    while [ ! -s "$tmp/$1.ready" ]; do
+        i=$((i + 1))
+        [ $i -le 100 ] || { cat "$tmp/$1.log" >&2; die "ntstestd $1 did not start"; }
+        sleep 0.1
+    done
+}
+
+# start_ntspoold CONF HOSTS URL: the service in a user+mount namespace of its
+# own with HOSTS bind-mounted over /etc/hosts (same network); unshare execs,
+# so $! is ntspoold.  Sets DPID; waits for /healthz (up to 60 s).
+start_ntspoold() {
+    unshare --user --map-root-user --mount sh -c \
+        'mount --bind "$1" /etc/hosts && exec "$2" -c "$3"' sh "$2" "$top/bin/ntspoold" "$1" \
+        2>"$tmp/ntspoold.log" &
+    DPID=$!
+    PIDS="$PIDS $DPID"
+    i=0
+    until curl -s -o /dev/null "$3/healthz" 2>/dev/null; do
+        i=$((i + 1))
+        if [ $i -gt 600 ] || ! kill -0 "$DPID" 2>/dev/null; then
+            tail -n 20 "$tmp/ntspoold.log" >&2
+            die "ntspoold did not start"
+        fi
+        sleep 0.1
+    done
+}
+
+# stop_pid PID: SIGTERM, wait, and forget it.
+stop_pid() {
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+    PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
+}
+
+# cpu_ticks PID...: utime+stime of the processes, in clock ticks (summed).
+cpu_ticks() {
+    t=0
+    for p in "$@"; do
+        set -- $(sed 's/^.*) //' "/proc/$p/stat")
+        t=$((t + ${12} + ${13}))
+    done
+    echo $t
+}
