@@ -33,7 +33,7 @@ UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 TESTSRV_SRCS := $(sort $(wildcard tests/server/*.c))
 TESTSRV := $(BUILD)/tests/ntstestd
 
-.PHONY: all test check sanitize fuzz install uninstall clean symbols test-progs
+.PHONY: all test check sanitize fuzz install uninstall clean symbols test-progs bench-progs
 .SECONDARY:
 all: $(PROGS)
 
@@ -56,6 +56,12 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
 $(TESTSRV): $(TESTSRV_SRCS:%.c=$(BUILD)/%.o) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TESTSRV_SRCS:%.c=$(BUILD)/%.o) $(LIB) $(PKG_LIBS) -lm
+
+# Benchmark drivers (scripts/bench-*.sh build and run them).
+BENCH_BINS := $(BUILD)/bench/bench_inflight
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm -pthread
+bench-progs: $(BENCH_BINS)
 
 test-progs: $(PROGS) $(UNIT_BINS) $(if $(TESTSRV_SRCS),$(TESTSRV))
 
@@ -99,4 +105,4 @@ symbols: $(LIB)
 clean:
 	rm -rf build bin
 
--include $(LIB_OBJS:.o=.d) $(UNIT_BINS:=.d)
+-include $(LIB_OBJS:.o=.d) $(UNIT_BINS:=.d) $(BENCH_BINS:=.d)
