@@ -9,6 +9,11 @@
 # measurement runs in a fresh process (bench/bench_inflight.c).
 #   scripts/bench-inflight.sh [-n N] [-p PORT] [-a ADDRS]
 # Target (issue "ntspoold", benchmark b): < 32 KiB per in-flight probe.
+# The ssl baseline is the floor the engine cannot go under: OpenSSL 3.0 holds
+# about 39 KiB per connection waiting for its ServerHello even with
+# SSL_MODE_RELEASE_BUFFERS (a 16 KiB handshake buffer it zeroes, 21 KiB
+# allocated; the 7.6 KiB SSL struct; an 8 KiB write-buffering BIO; ~3 KiB of
+# session, certificate and key-share state).
 #
 # Needs N + 64 file descriptors in each of two processes (the driver's client
 # sockets, the listener's accepted ones): the programs raise RLIMIT_NOFILE's
