@@ -4,17 +4,26 @@
  * silent port (connect_refused, connect_timeout) is told apart from
  * everything after it (ke_timeout).  TCP_NODELAY, since Nagle and delayed
  * ACKs cost about 40 ms per exchange otherwise.
- * TLS: an OpenSSL bufferevent in connecting mode; a failed handshake is
+ * TLS: an OpenSSL bufferevent in connecting mode (the SSL object is made
+ * once TCP is up); a failed handshake is
  * mapped to one reason code by tlsctx_classify_failure().
  * EXCHANGE: the request in a single write (ntpsec <= 1.2.4 reads only the
  * first TLS record), then bytes are collected up to NKE_MAX_MSG_LEN until End
  * of Message parses.  A close without close_notify after a complete response
  * is normal.
- * One deadline timer bounds the whole exchange; finish() ends every path. */
+ * One deadline timer bounds the whole exchange; finish() ends every path.
+ *
+ * Memory: thousands of exchanges may wait in a handshake at once, so the
+ * struct holds only what the wait needs.  The struct ke_result is built on
+ * the stack when the exchange ends (res_begin(), with the TLS facts read from
+ * the SSL object, which is still alive then), the secrets likewise, and the
+ * request is kept at its exact length. */
 #include "monitor/ke.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -43,17 +52,20 @@ struct ke {
     struct event *ev_later;         /* delivers failures found synchronously */
     struct bufferevent *bev;
     struct ssl_st *ssl;             /* owned until the bufferevent takes it */
-    char host[RESULT_NAME_MAX];
+    char *host;
     struct sockaddr_storage addr;
     socklen_t addrlen;
     struct nke_request req;         /* pointers cleared after the build */
-    uint8_t reqbuf[NKE_MAX_REQ_LEN];
+    uint8_t *reqbuf;                /* reqlen bytes; may hold keys and a token */
     size_t reqlen;
+    uint8_t fixed_c2s[NKE_MAX_KEY_LEN], fixed_s2c[NKE_MAX_KEY_LEN]; /* FIXED_KEY */
+    size_t fixed_len;
     double t_start, t_connected;
+    double connect_time, handshake_time; /* -1 until known */
+    enum ke_status later_status;    /* fail_later(): the outcome to deliver */
+    char *later_detail;             /* and its detail (NULL: none) */
     ke_done_fn *done;
     void *arg;
-    struct ke_result res;
-    struct ke_secrets sec;
 };
 
 double
@@ -100,26 +112,72 @@ release(struct ke *k)
 static void
 wipe_free(struct ke *k)
 {
-    /* Keys and cookies leave no copy in freed memory. */
-    explicit_bzero(&k->sec, sizeof(k->sec));
-    explicit_bzero(k->reqbuf, sizeof(k->reqbuf));
+    /* Keys, cookies and tokens leave no copy in freed memory. */
+    explicit_bzero(k->fixed_c2s, sizeof(k->fixed_c2s));
+    explicit_bzero(k->fixed_s2c, sizeof(k->fixed_s2c));
+    if (k->reqbuf)
+        explicit_bzero(k->reqbuf, k->reqlen);
+    free(k->reqbuf);
+    free(k->later_detail);
+    free(k->host);
     free(k);
 }
 
-/* End the exchange: stamp the status, deliver once, free everything. */
+/* The result as far as the exchange got, for an ending to complete: the
+   timings, the default NTP server (the address we key-exchange with, RFC
+   8915 4.1.7) and, after the handshake, the TLS facts.  Returns what
+   tlsctx_describe() says of the session (KE_OK before the handshake). */
+static enum ke_status
+res_begin(struct ke *k, struct ke_result *r)
+{
+    result_ke_init(r);
+    r->connect_time = k->connect_time;
+    r->handshake_time = k->handshake_time;
+    if (k->addrlen > 0 && k->addr.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&k->addr)->sin6_addr,
+                  r->ntp_server, sizeof(r->ntp_server));
+    else if (k->addrlen > 0)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&k->addr)->sin_addr, r->ntp_server,
+                  sizeof(r->ntp_server));
+    if (k->state == KE_ST_EXCHANGE && k->ssl)
+        return tlsctx_describe(k->ssl, r);
+    return KE_OK;
+}
+
+/* End the exchange: stamp the status on r (built by res_begin), deliver
+   once, free everything. */
 static void
-finish(struct ke *k, enum ke_status st)
+finish(struct ke *k, enum ke_status st, struct ke_result *r, const struct ke_secrets *sec)
 {
     if (k->state == KE_ST_DONE)
         return;
     k->state = KE_ST_DONE;
     release(k);
-    k->res.status = st;
-    k->res.duration = ke_monotime() - k->t_start;
+    r->status = st;
+    r->duration = ke_monotime() - k->t_start;
     if (st != KE_OK)
-        log_debug("ke %s: %s: %s", k->host, result_ke_status_str(st), k->res.detail);
-    k->done(&k->res, st == KE_OK ? &k->sec : NULL, k->arg);
+        log_debug("ke %s: %s: %s", k->host, result_ke_status_str(st), r->detail);
+    k->done(r, st == KE_OK ? sec : NULL, k->arg);
     wipe_free(k);
+}
+
+/* res_begin, then the detail, then finish: the ending of most paths. */
+static void fail(struct ke *k, enum ke_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+fail(struct ke *k, enum ke_status st, const char *fmt, ...)
+{
+    struct ke_result r;
+    va_list ap;
+
+    res_begin(k, &r);
+    if (!r.detail[0]) {
+        va_start(ap, fmt);
+        vsnprintf(r.detail, sizeof(r.detail), fmt, ap);
+        va_end(ap);
+    }
+    finish(k, st, &r, NULL);
 }
 
 static void
@@ -129,14 +187,16 @@ on_later(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    finish(k, k->res.status);
+    fail(k, k->later_status, "%s", k->later_detail ? k->later_detail : "");
 }
 
 /* A failure found while starting: deliver from the loop, not from ke_start. */
 static void
-fail_later(struct ke *k, enum ke_status st)
+fail_later(struct ke *k, enum ke_status st, const char *detail)
 {
-    k->res.status = st;
+    k->later_status = st;
+    free(k->later_detail);
+    k->later_detail = detail[0] ? strdup(detail) : NULL;
     event_active(k->ev_later, EV_TIMEOUT, 0);
 }
 
@@ -149,13 +209,11 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     if (k->state == KE_ST_CONNECT) {
-        result_detail(k->res.detail, "TCP connect did not complete in %.1f s", limit);
-        finish(k, KE_CONNECT_TIMEOUT);
+        fail(k, KE_CONNECT_TIMEOUT, "TCP connect did not complete in %.1f s", limit);
     } else {
         size_t got = k->bev ? evbuffer_get_length(bufferevent_get_input(k->bev)) : 0;
-        result_detail(k->res.detail, "%s not complete after %.1f s (%zu bytes received)",
-                      k->state == KE_ST_TLS ? "TLS handshake" : "key exchange", limit, got);
-        finish(k, KE_TIMEOUT);
+        fail(k, KE_TIMEOUT, "%s not complete after %.1f s (%zu bytes received)",
+             k->state == KE_ST_TLS ? "TLS handshake" : "key exchange", limit, got);
     }
 }
 
@@ -182,33 +240,36 @@ connect_errno_status(int err, char *detail)
 static void
 complete(struct ke *k, const uint8_t *buf, size_t len)
 {
-    struct nke_response *r = &k->sec.resp;
+    struct ke_result res;
+    struct nke_response resp;
+    struct ke_secrets sec;
+    struct nke_response *r = &resp;
     enum ke_status st;
 
-    st = nke_parse_response(buf, len, &k->req, r, k->res.detail);
-    k->res.next_protocol = r->next_protocol;
-    k->res.aead = r->aead;
-    k->res.cookies = r->ncookies;
-    k->res.cookie_size = r->nkept ? r->cookie_len[0] : 0;
-    k->res.compliant_gcm_siv = r->compliant_gcm_siv;
-    k->res.n_supported_aeads = r->n_supported_aeads;
+    memset(&resp, 0, sizeof(resp));
+    memset(&sec, 0, sizeof(sec));
+    res_begin(k, &res);
+    st = nke_parse_response(buf, len, &k->req, r, res.detail);
+    res.next_protocol = r->next_protocol;
+    res.aead = r->aead;
+    res.cookies = r->ncookies;
+    res.cookie_size = r->nkept ? r->cookie_len[0] : 0;
+    res.compliant_gcm_siv = r->compliant_gcm_siv;
+    res.n_supported_aeads = r->n_supported_aeads;
     for (int i = 0; i < r->n_supported_aeads; i++) {
-        k->res.supported_aeads[i].id = r->supported_aeads[i].id;
-        k->res.supported_aeads[i].key_length = r->supported_aeads[i].key_length;
+        res.supported_aeads[i].id = r->supported_aeads[i].id;
+        res.supported_aeads[i].key_length = r->supported_aeads[i].key_length;
     }
-    k->res.n_supported_protocols = r->n_supported_protocols;
+    res.n_supported_protocols = r->n_supported_protocols;
     for (int i = 0; i < r->n_supported_protocols; i++)
-        k->res.supported_protocols[i] = r->supported_protocols[i];
+        res.supported_protocols[i] = r->supported_protocols[i];
     if (r->has_server)
-        snprintf(k->res.ntp_server, sizeof(k->res.ntp_server), "%s", r->server);
+        snprintf(res.ntp_server, sizeof(res.ntp_server), "%.*s",
+                 (int)sizeof(res.ntp_server) - 1, r->server);
     if (r->has_port)
-        k->res.ntp_port = r->port;
-    if (st != KE_OK) {
-        finish(k, st);
-        return;
-    }
-    if (k->req.shape != NKE_SHAPE_POOL_CAPS) {
-        struct ke_secrets *s = &k->sec;
+        res.ntp_port = r->port;
+    if (st == KE_OK && k->req.shape != NKE_SHAPE_POOL_CAPS) {
+        struct ke_secrets *s = &sec;
 
         s->aead = r->aead;
         s->key_len = aead_key_len(r->aead);
@@ -221,21 +282,25 @@ complete(struct ke *k, const uint8_t *buf, size_t len)
             if (s->key_len == 0 ||
                 tlsctx_export_keys(k->ssl, NKE_PROTO_NTPV4, ctx_id, s->key_len, s->c2s,
                                    s->s2c) != 0) {
-                tlsctx_error_detail(k->res.detail, "key export failed", 0);
-                finish(k, KE_LOCAL_ERROR);
-                return;
+                tlsctx_error_detail(res.detail, "key export failed", 0);
+                st = KE_LOCAL_ERROR;
             }
-        } /* FIXED_KEY: the keys were copied in ke_start */
+        } else {
+            /* FIXED_KEY: the keys we sent, kept since ke_start. */
+            memcpy(s->c2s, k->fixed_c2s, k->fixed_len);
+            memcpy(s->s2c, k->fixed_s2c, k->fixed_len);
+        }
         s->ncookies = r->nkept;
         for (int i = 0; i < r->nkept; i++) {
             memcpy(s->cookie[i], r->cookie[i], r->cookie_len[i]);
             s->cookie_len[i] = r->cookie_len[i];
-            r->cookie[i] = NULL;
         }
-        snprintf(s->ntp_server, sizeof(s->ntp_server), "%s", k->res.ntp_server);
-        s->ntp_port = k->res.ntp_port;
+        snprintf(s->ntp_server, sizeof(s->ntp_server), "%s", res.ntp_server);
+        s->ntp_port = res.ntp_port;
     }
-    finish(k, KE_OK);
+    explicit_bzero(&resp, sizeof(resp));
+    finish(k, st, &res, &sec);
+    explicit_bzero(&sec, sizeof(sec));
 }
 
 static void
@@ -247,14 +312,12 @@ on_read(struct bufferevent *bev, void *arg)
     const uint8_t *buf;
 
     if (len > NKE_MAX_MSG_LEN) {
-        result_detail(k->res.detail, "response exceeds %d bytes", NKE_MAX_MSG_LEN);
-        finish(k, KE_RESPONSE_TOO_LARGE);
+        fail(k, KE_RESPONSE_TOO_LARGE, "response exceeds %d bytes", NKE_MAX_MSG_LEN);
         return;
     }
     buf = evbuffer_pullup(in, -1);
     if (!buf) {
-        result_detail(k->res.detail, "out of memory");
-        finish(k, KE_LOCAL_ERROR);
+        fail(k, KE_LOCAL_ERROR, "out of memory");
         return;
     }
     if (nke_message_end(buf, len, &end))
@@ -282,57 +345,67 @@ on_event(struct bufferevent *bev, short what, void *arg)
     int err = EVUTIL_SOCKET_ERROR();
 
     if (what & BEV_EVENT_CONNECTED) {
+        struct ke_result r;
         enum ke_status st;
 
         k->state = KE_ST_EXCHANGE;
-        k->res.handshake_time = ke_monotime() - k->t_connected;
-        st = tlsctx_describe(k->ssl, &k->res);
+        k->handshake_time = ke_monotime() - k->t_connected;
+        /* The TLS facts are read again when the exchange ends. */
+        st = res_begin(k, &r);
         if (st != KE_OK) {
-            finish(k, st);
+            finish(k, st, &r, NULL);
             return;
         }
         bufferevent_setwatermark(bev, EV_READ, 0, NKE_MAX_MSG_LEN + 1);
         if (bufferevent_write(bev, k->reqbuf, k->reqlen) != 0 ||
             bufferevent_enable(bev, EV_READ) != 0) {
-            result_detail(k->res.detail, "cannot queue the request");
-            finish(k, KE_LOCAL_ERROR);
+            fail(k, KE_LOCAL_ERROR, "cannot queue the request");
+            return;
         }
+        /* The request is in the output buffer: our copy, which may hold keys
+           or a token, goes now. */
+        explicit_bzero(k->reqbuf, k->reqlen);
+        free(k->reqbuf);
+        k->reqbuf = NULL;
         return;
     }
     if (k->state == KE_ST_TLS) {
         unsigned long e = first_ssl_error(bev);
+        struct ke_result r;
         enum ke_status st;
 
         if (!e && (what & BEV_EVENT_EOF))
             err = 0;
+        res_begin(k, &r);
         st = tlsctx_classify_failure(k->ssl, e, (what & BEV_EVENT_ERROR) ? err : 0,
-                                     k->res.detail);
-        finish(k, st);
+                                     r.detail);
+        finish(k, st, &r, NULL);
         return;
     }
     /* EXCHANGE: the peer closed or failed before End of Message. */
     {
         size_t got = evbuffer_get_length(bufferevent_get_input(bev));
         unsigned long e = first_ssl_error(bev);
+        struct ke_result r;
 
         if (got == 0 && k->req.shape != NKE_SHAPE_PLAIN && k->req.shape != NKE_SHAPE_POOL_KE) {
-            result_detail(k->res.detail,
-                          "connection closed without a response to the pool request");
-            finish(k, KE_POOL_UNSUPPORTED);
+            fail(k, KE_POOL_UNSUPPORTED,
+                 "connection closed without a response to the pool request");
             return;
         }
+        res_begin(k, &r);
         if (e) {
             char buf[160];
             snprintf(buf, sizeof(buf), "TLS error after %zu response bytes", got);
-            tlsctx_error_detail(k->res.detail, buf, e);
+            tlsctx_error_detail(r.detail, buf, e);
         } else if ((what & BEV_EVENT_ERROR) && err) {
-            result_detail(k->res.detail, "connection failed after %zu bytes, before "
+            result_detail(r.detail, "connection failed after %zu bytes, before "
                           "End of Message: %s", got, strerror(err));
         } else {
-            result_detail(k->res.detail,
+            result_detail(r.detail,
                           "connection closed after %zu bytes, before End of Message", got);
         }
-        finish(k, KE_MALFORMED);
+        finish(k, KE_MALFORMED, &r, NULL);
     }
 }
 
@@ -347,22 +420,34 @@ on_connect(evutil_socket_t fd, short what, void *arg)
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
         err = errno;
     if (err) {
-        finish(k, connect_errno_status(err, k->res.detail));
+        struct ke_result r;
+
+        res_begin(k, &r);
+        finish(k, connect_errno_status(err, r.detail), &r, NULL);
         return;
     }
     k->t_connected = ke_monotime();
-    k->res.connect_time = k->t_connected - k->t_start;
+    k->connect_time = k->t_connected - k->t_start;
     k->state = KE_ST_TLS;
     event_free(k->ev_connect);
     k->ev_connect = NULL;
+    /* Made only now: a probe waiting for a silent server's SYN-ACK holds
+       no TLS state. */
+    k->ssl = tlsctx_ssl_new(k->tls, k->host);
+    if (!k->ssl) {
+        char detail[RESULT_DETAIL_MAX] = "";
+
+        tlsctx_error_detail(detail, "cannot create the TLS connection", 0);
+        fail(k, KE_LOCAL_ERROR, "%s", detail);
+        return;
+    }
     /* From here the bufferevent owns fd and ssl, even if the call fails. */
     k->bev = bufferevent_openssl_socket_new(k->base, fd, k->ssl, BUFFEREVENT_SSL_CONNECTING,
                                             BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
     k->fd = -1;
     if (!k->bev) {
         k->ssl = NULL;
-        result_detail(k->res.detail, "cannot create the TLS bufferevent");
-        finish(k, KE_LOCAL_ERROR);
+        fail(k, KE_LOCAL_ERROR, "cannot create the TLS bufferevent");
         return;
     }
     bufferevent_openssl_set_allow_dirty_shutdown(k->bev, 1);
@@ -374,6 +459,8 @@ ke_start(struct event_base *base, struct tlsctx *tls, const struct ke_target *t,
          ke_done_fn *done, void *arg)
 {
     struct ke *k = calloc(1, sizeof(*k));
+    uint8_t req[NKE_MAX_REQ_LEN];
+    char detail[RESULT_DETAIL_MAX] = "";
     long n;
     int one = 1;
     struct timeval tv;
@@ -386,74 +473,68 @@ ke_start(struct event_base *base, struct tlsctx *tls, const struct ke_target *t,
     k->done = done;
     k->arg = arg;
     k->t_start = ke_monotime();
-    result_ke_init(&k->res);
-    snprintf(k->host, sizeof(k->host), "%s", t->host);
+    k->connect_time = k->handshake_time = -1;
+    k->host = strdup(t->host);
     k->ev_later = event_new(base, -1, 0, on_later, k);
     k->ev_deadline = evtimer_new(base, on_deadline, k);
-    if (!k->ev_later || !k->ev_deadline) {
+    if (!k->host || !k->ev_later || !k->ev_deadline) {
         release(k);
+        free(k->host);
         free(k);
         return NULL;
     }
     k->state = KE_ST_CONNECT;
     if (t->addrlen > sizeof(k->addr)) {
-        result_detail(k->res.detail, "bad address");
-        fail_later(k, KE_LOCAL_ERROR);
+        fail_later(k, KE_LOCAL_ERROR, "bad address");
         return k;
     }
     memcpy(&k->addr, t->addr, t->addrlen);
     k->addrlen = t->addrlen;
-    /* Default NTP server: the address we key-exchange with (RFC 8915 4.1.7). */
-    if (k->addr.ss_family == AF_INET6)
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&k->addr)->sin6_addr,
-                  k->res.ntp_server, sizeof(k->res.ntp_server));
-    else
-        inet_ntop(AF_INET, &((struct sockaddr_in *)&k->addr)->sin_addr,
-                  k->res.ntp_server, sizeof(k->res.ntp_server));
 
     k->req = *t->req;
-    n = nke_build_request(&k->req, k->reqbuf, sizeof(k->reqbuf));
+    n = nke_build_request(&k->req, req, sizeof(req));
     if (k->req.shape == NKE_SHAPE_POOL_FIXED_KEY && n > 0) {
-        k->sec.key_len = k->req.key_len;
-        memcpy(k->sec.c2s, k->req.c2s, k->req.key_len);
-        memcpy(k->sec.s2c, k->req.s2c, k->req.key_len);
+        k->fixed_len = k->req.key_len;
+        memcpy(k->fixed_c2s, k->req.c2s, k->req.key_len);
+        memcpy(k->fixed_s2c, k->req.s2c, k->req.key_len);
     }
     k->req.token = k->req.uuid = NULL;
     k->req.c2s = k->req.s2c = NULL;
     if (n < 0) {
-        result_detail(k->res.detail, "cannot build the request");
-        fail_later(k, KE_LOCAL_ERROR);
+        fail_later(k, KE_LOCAL_ERROR, "cannot build the request");
         return k;
     }
+    k->reqbuf = malloc(n > 0 ? (size_t)n : 1);
+    if (!k->reqbuf) {
+        explicit_bzero(req, (size_t)n);
+        fail_later(k, KE_LOCAL_ERROR, "out of memory");
+        return k;
+    }
+    memcpy(k->reqbuf, req, (size_t)n);
     k->reqlen = (size_t)n;
+    explicit_bzero(req, (size_t)n);
 
     tv.tv_sec = t->timeout_ms / 1000;
     tv.tv_usec = (t->timeout_ms % 1000) * 1000;
     evtimer_add(k->ev_deadline, &tv);
 
-    k->ssl = tlsctx_ssl_new(tls, t->host);
-    if (!k->ssl) {
-        tlsctx_error_detail(k->res.detail, "cannot create the TLS connection", 0);
-        fail_later(k, KE_LOCAL_ERROR);
-        return k;
-    }
     k->fd = socket(k->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (k->fd < 0) {
-        result_detail(k->res.detail, "socket: %s", strerror(errno));
-        fail_later(k, KE_LOCAL_ERROR);
+        result_detail(detail, "socket: %s", strerror(errno));
+        fail_later(k, KE_LOCAL_ERROR, detail);
         return k;
     }
     setsockopt(k->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (connect(k->fd, (struct sockaddr *)&k->addr, k->addrlen) != 0 &&
         errno != EINPROGRESS) {
-        fail_later(k, connect_errno_status(errno, k->res.detail));
+        enum ke_status st = connect_errno_status(errno, detail);
+
+        fail_later(k, st, detail);
         return k;
     }
     k->ev_connect = event_new(base, k->fd, EV_WRITE, on_connect, k);
-    if (!k->ev_connect || event_add(k->ev_connect, NULL) != 0) {
-        result_detail(k->res.detail, "cannot watch the socket");
-        fail_later(k, KE_LOCAL_ERROR);
-    }
+    if (!k->ev_connect || event_add(k->ev_connect, NULL) != 0)
+        fail_later(k, KE_LOCAL_ERROR, "cannot watch the socket");
     return k;
 }
 

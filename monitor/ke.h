@@ -28,7 +28,6 @@ struct ke_secrets {
     uint16_t cookie_len[NKE_MAX_COOKIES];
     char ntp_server[NKE_MAX_SERVER_LEN + 1]; /* Server record, else the KE address */
     uint16_t ntp_port;                       /* Port record, else 123 */
-    struct nke_response resp;                /* pointers in it are NOT valid */
 };
 
 struct ke_target {

@@ -4,7 +4,12 @@
  * It owns every handle of the probe (the KE in flight, the NTP exchange in
  * flight, the DNS request for a Server record) and the secrets (keys,
  * cookies), which it wipes before freeing.  Judging the result is the
- * scorer's job, not this module's. */
+ * scorer's job, not this module's.
+ *
+ * Memory: thousands of probes may wait in a key exchange at once, so the
+ * struct probe_result (a few KB) and the secrets are allocated only when the
+ * first key exchange ends well; a probe that fails before that delivers a
+ * result built on the stack. */
 #include "monitor/probe.h"
 
 #include <arpa/inet.h>
@@ -30,30 +35,72 @@ struct probe {
     struct evdns_base *dns;
     struct tlsctx *tls;
     struct probe_target t;
-    char host[RESULT_NAME_MAX];
-    char token[NKE_MAX_TOKEN_LEN + 1];
-    char uuid[NKE_MAX_UUID_LEN + 1];
+    char *host;                     /* t.host points here */
+    char *token;                    /* NULL: none */
+    char *uuid;                     /* NULL: none */
     struct sockaddr_storage addr;
     struct ke *ke;
     struct ntpx *ntpx;
-    struct event *ev_later;
+    struct event *ev_later;         /* delivers a failure to start */
     struct event *ev_deadline;
     probe_done_fn *done;
     void *arg;
-    struct probe_result res;
-    struct ke_secrets sec;          /* keys and cookies for the NTP phase */
-    uint8_t c2s[NKE_MAX_KEY_LEN], s2c[NKE_MAX_KEY_LEN]; /* pool: keys we made */
+    int64_t start_time;             /* wall clock at the start */
+    double start_frac;
+    struct probe_result *res;       /* NULL until result_get() */
+    struct ke_secrets *sec;         /* keys and cookies for the NTP phase */
 };
 
-/* Keys, cookies and the token leave no copy in freed memory; explicit_bzero
-   survives the optimiser, which drops a memset before free(). */
+/* The facts known from the start, for a result. */
 static void
-wipe(struct probe *p)
+res_header(const struct probe *p, struct probe_result *r)
 {
-    explicit_bzero(&p->sec, sizeof(p->sec));
-    explicit_bzero(p->c2s, sizeof(p->c2s));
-    explicit_bzero(p->s2c, sizeof(p->s2c));
-    explicit_bzero(p->token, sizeof(p->token));
+    result_probe_init(r);
+    r->kind = p->t.kind;
+    r->port = p->t.port;
+    snprintf(r->host, sizeof(r->host), "%s", p->host);
+    r->start_time = p->start_time;
+    r->start_time_frac = p->start_frac;
+    if (p->addr.ss_family == AF_INET6) {
+        r->family = 6;
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&p->addr)->sin6_addr,
+                  r->address, sizeof(r->address));
+    } else {
+        r->family = 4;
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)&p->addr)->sin_addr, r->address,
+                  sizeof(r->address));
+    }
+}
+
+/* The result kept across callbacks, allocated on first need; NULL when out
+   of memory. */
+static struct probe_result *
+result_get(struct probe *p)
+{
+    if (!p->res) {
+        p->res = malloc(sizeof(*p->res));
+        if (p->res)
+            res_header(p, p->res);
+    }
+    return p->res;
+}
+
+/* Keys, cookies and the token leave no copy in freed memory; explicit_bzero
+   survives the optimiser, which drops a memset before free().  Then free
+   the probe. */
+static void
+destroy(struct probe *p)
+{
+    if (p->sec)
+        explicit_bzero(p->sec, sizeof(*p->sec));
+    if (p->token)
+        explicit_bzero(p->token, strlen(p->token));
+    free(p->sec);
+    free(p->token);
+    free(p->uuid);
+    free(p->host);
+    free(p->res);
+    free(p);
 }
 
 /* Release every handle the probe holds; the struct itself stays. */
@@ -72,8 +119,9 @@ release(struct probe *p)
     p->ev_later = p->ev_deadline = NULL;
 }
 
+/* End the probe with res (p->res, or one on the caller's stack). */
 static void
-finish(struct probe *p)
+deliver(struct probe *p, struct probe_result *res)
 {
     if (p->state == ST_DONE)
         return;
@@ -81,10 +129,39 @@ finish(struct probe *p)
     /* A whole probe always reports both exchanges; the ones never started
        stay not_attempted. */
     if (!p->t.ke_only)
-        p->res.n_ntp = RESULT_NTP_EXCHANGES;
-    p->done(&p->res, p->arg);
-    wipe(p);
-    free(p);
+        res->n_ntp = RESULT_NTP_EXCHANGES;
+    p->done(res, p->arg);
+    destroy(p);
+}
+
+/* End the probe with what p->res holds (or the facts from the start when
+   nothing was kept), its key exchange replaced by ke unless ke is NULL. */
+static void
+finish(struct probe *p, const struct ke_result *ke)
+{
+    struct probe_result local, *res = p->res;
+
+    if (p->state == ST_DONE)
+        return;
+    if (!res) {
+        res = &local;
+        res_header(p, res);
+    }
+    if (ke)
+        res->ke = *ke;
+    deliver(p, res);
+}
+
+/* probe_start could not start the key exchange. */
+static void
+finish_not_started(struct probe *p)
+{
+    struct ke_result ke;
+
+    result_ke_init(&ke);
+    ke.status = KE_LOCAL_ERROR;
+    result_detail(ke.detail, "cannot start the key exchange");
+    finish(p, &ke);
 }
 
 static void on_ke(const struct ke_result *r, const struct ke_secrets *sec, void *arg);
@@ -94,6 +171,7 @@ start_ke(struct probe *p, enum nke_shape shape, const uint16_t *aeads, size_t na
 {
     struct nke_request req;
     struct ke_target kt;
+    uint8_t c2s[NKE_MAX_KEY_LEN], s2c[NKE_MAX_KEY_LEN]; /* pool: keys we make */
 
     memset(&req, 0, sizeof(req));
     req.shape = shape;
@@ -101,23 +179,28 @@ start_ke(struct probe *p, enum nke_shape shape, const uint16_t *aeads, size_t na
     req.naeads = naeads;
     memcpy(req.aeads, aeads, naeads * sizeof(aeads[0]));
     if (shape != NKE_SHAPE_PLAIN)
-        req.token = p->token;
+        req.token = p->token ? p->token : "";
     if (shape == NKE_SHAPE_POOL_KE)
-        req.uuid = p->uuid;
+        req.uuid = p->uuid ? p->uuid : "";
     if (shape == NKE_SHAPE_POOL_FIXED_KEY) {
         req.key_len = aead_key_len(aeads[0]);
-        if (tlsctx_random(p->c2s, req.key_len) != 0 ||
-            tlsctx_random(p->s2c, req.key_len) != 0)
+        if (tlsctx_random(c2s, req.key_len) != 0 || tlsctx_random(s2c, req.key_len) != 0) {
+            explicit_bzero(c2s, sizeof(c2s));
+            explicit_bzero(s2c, sizeof(s2c));
             return -1;
-        req.c2s = p->c2s;
-        req.s2c = p->s2c;
+        }
+        req.c2s = c2s;
+        req.s2c = s2c;
     }
     kt.host = p->host;
     kt.addr = (const struct sockaddr *)&p->addr;
     kt.addrlen = p->t.addrlen;
     kt.req = &req;
     kt.timeout_ms = p->t.ke_timeout_ms;
+    /* ke_start copies the keys it will return with the secrets. */
     p->ke = ke_start(p->base, p->tls, &kt, on_ke, p);
+    explicit_bzero(c2s, sizeof(c2s));
+    explicit_bzero(s2c, sizeof(s2c));
     return p->ke ? 0 : -1;
 }
 
@@ -135,35 +218,37 @@ start_ntp(struct probe *p)
 
     if (tlsctx_random(&rnd, 1) != 0)
         rnd = 0;
+    struct ke_secrets *sec = p->sec;
+
     memset(&nt, 0, sizeof(nt));
-    nt.server = p->sec.ntp_server;
-    nt.port = p->sec.ntp_port;
-    nt.family = p->res.family;
-    nt.aead = p->sec.aead;
-    nt.key_len = p->sec.key_len;
-    nt.c2s = p->sec.c2s;
-    nt.s2c = p->sec.s2c;
-    if (i == 0 && p->t.corrupt_cookie && p->sec.cookie_len[0] > 0)
-        p->sec.cookie[0][p->sec.cookie_len[0] / 2] ^= 0x5A;
+    nt.server = sec->ntp_server;
+    nt.port = sec->ntp_port;
+    nt.family = p->res->family;
+    nt.aead = sec->aead;
+    nt.key_len = sec->key_len;
+    nt.c2s = sec->c2s;
+    nt.s2c = sec->s2c;
+    if (i == 0 && p->t.corrupt_cookie && sec->cookie_len[0] > 0)
+        sec->cookie[0][sec->cookie_len[0] / 2] ^= 0x5A;
     /* Take the cookie out before the list shifts under it. */
-    memcpy(cookie, p->sec.cookie[0], p->sec.cookie_len[0]);
+    memcpy(cookie, sec->cookie[0], sec->cookie_len[0]);
     nt.cookie = cookie;
-    nt.cookie_len = p->sec.cookie_len[0];
+    nt.cookie_len = sec->cookie_len[0];
     nt.cookies_wanted = p->t.cookies_min + (span > 1 ? rnd % span : 0);
     nt.timeout_ms = p->t.ntp_timeout_ms;
-    p->res.n_ntp = i + 1;
+    p->res->n_ntp = i + 1;
     /* The cookie is spent: shift the rest down (RFC 8915 5.7: never reuse). */
-    memmove(&p->sec.cookie[0], &p->sec.cookie[1],
-            sizeof(p->sec.cookie[0]) * (NKE_MAX_COOKIES - 1));
-    memmove(&p->sec.cookie_len[0], &p->sec.cookie_len[1],
-            sizeof(p->sec.cookie_len[0]) * (NKE_MAX_COOKIES - 1));
-    p->sec.ncookies--;
+    memmove(&sec->cookie[0], &sec->cookie[1],
+            sizeof(sec->cookie[0]) * (NKE_MAX_COOKIES - 1));
+    memmove(&sec->cookie_len[0], &sec->cookie_len[1],
+            sizeof(sec->cookie_len[0]) * (NKE_MAX_COOKIES - 1));
+    sec->ncookies--;
     p->ntpx = ntpx_start(p->base, p->dns, &nt, on_ntp, p);
     explicit_bzero(cookie, sizeof(cookie));
     if (!p->ntpx) {
-        result_detail(p->res.ntp[i].detail, "out of memory");
-        p->res.ntp[i].status = NTP_LOCAL_ERROR;
-        finish(p);
+        result_detail(p->res->ntp[i].detail, "out of memory");
+        p->res->ntp[i].status = NTP_LOCAL_ERROR;
+        finish(p, NULL);
     }
 }
 
@@ -173,28 +258,30 @@ on_ntp(const struct ntp_result *r, const uint8_t *cookie, size_t cookie_len, voi
     struct probe *p = arg;
     int i = p->state == ST_NTP1 ? 0 : 1;
 
+    struct ke_secrets *sec = p->sec;
+
     p->ntpx = NULL;
-    p->res.ntp[i] = *r;
+    p->res->ntp[i] = *r;
     if (p->state == ST_NTP1 && r->status == NTP_OK) {
         /* #2 uses a cookie returned by #1, proving the server's fresh cookies
            work; without one, fall back to the next key-exchange cookie. */
         if (cookie_len > 0 && cookie_len <= NKE_MAX_COOKIE_LEN) {
-            memmove(&p->sec.cookie[1], &p->sec.cookie[0],
-                    sizeof(p->sec.cookie[0]) * (NKE_MAX_COOKIES - 1));
-            memmove(&p->sec.cookie_len[1], &p->sec.cookie_len[0],
-                    sizeof(p->sec.cookie_len[0]) * (NKE_MAX_COOKIES - 1));
-            memcpy(p->sec.cookie[0], cookie, cookie_len);
-            p->sec.cookie_len[0] = (uint16_t)cookie_len;
-            if (p->sec.ncookies < NKE_MAX_COOKIES)
-                p->sec.ncookies++;
+            memmove(&sec->cookie[1], &sec->cookie[0],
+                    sizeof(sec->cookie[0]) * (NKE_MAX_COOKIES - 1));
+            memmove(&sec->cookie_len[1], &sec->cookie_len[0],
+                    sizeof(sec->cookie_len[0]) * (NKE_MAX_COOKIES - 1));
+            memcpy(sec->cookie[0], cookie, cookie_len);
+            sec->cookie_len[0] = (uint16_t)cookie_len;
+            if (sec->ncookies < NKE_MAX_COOKIES)
+                sec->ncookies++;
         }
-        if (p->sec.ncookies > 0) {
+        if (sec->ncookies > 0) {
             p->state = ST_NTP2;
             start_ntp(p);
             return;
         }
     }
-    finish(p);
+    finish(p, NULL);
 }
 
 /* Pick the AEAD for a fixed-key request: our first preference that the
@@ -216,54 +303,69 @@ static void
 on_ke(const struct ke_result *r, const struct ke_secrets *sec, void *arg)
 {
     struct probe *p = arg;
+    struct ke_result ke = *r;
 
     p->ke = NULL;
     if (p->state == ST_KE_CAPS) {
         int aead;
         uint16_t a;
 
-        p->res.ke = *r;
         if (r->status != KE_OK) {
-            finish(p);
+            finish(p, &ke);
             return;
         }
         aead = pick_aead(p, r);
         if (aead < 0) {
-            p->res.ke.status = KE_AEAD_NONE;
-            result_detail(p->res.ke.detail,
-                          "the server supports none of the AEADs we use");
-            finish(p);
+            ke.status = KE_AEAD_NONE;
+            result_detail(ke.detail, "the server supports none of the AEADs we use");
+            finish(p, &ke);
             return;
         }
+        /* The capabilities are kept for the result of the second exchange. */
+        if (!result_get(p)) {
+            ke.status = KE_LOCAL_ERROR;
+            result_detail(ke.detail, "out of memory");
+            finish(p, &ke);
+            return;
+        }
+        p->res->ke = ke;
         a = (uint16_t)aead;
         p->state = ST_KE;
         if (start_ke(p, NKE_SHAPE_POOL_FIXED_KEY, &a, 1) != 0) {
-            p->res.ke.status = KE_LOCAL_ERROR;
-            result_detail(p->res.ke.detail, "cannot start the fixed-key exchange");
-            finish(p);
+            p->res->ke.status = KE_LOCAL_ERROR;
+            result_detail(p->res->ke.detail, "cannot start the fixed-key exchange");
+            finish(p, NULL);
         }
         return;
     }
-    {
+    if (p->t.kind == PROBE_KIND_POOL && p->res) {
         /* Keep the capabilities of the first exchange in the pool kind. */
-        struct ke_result caps = p->res.ke;
+        const struct ke_result *caps = &p->res->ke;
 
-        p->res.ke = *r;
-        if (p->t.kind == PROBE_KIND_POOL) {
-            p->res.ke.n_supported_aeads = caps.n_supported_aeads;
-            memcpy(p->res.ke.supported_aeads, caps.supported_aeads,
-                   sizeof(caps.supported_aeads));
-            p->res.ke.n_supported_protocols = caps.n_supported_protocols;
-            memcpy(p->res.ke.supported_protocols, caps.supported_protocols,
-                   sizeof(caps.supported_protocols));
-            p->res.ke.duration += caps.duration;
-        }
+        ke.n_supported_aeads = caps->n_supported_aeads;
+        memcpy(ke.supported_aeads, caps->supported_aeads, sizeof(caps->supported_aeads));
+        ke.n_supported_protocols = caps->n_supported_protocols;
+        memcpy(ke.supported_protocols, caps->supported_protocols,
+               sizeof(caps->supported_protocols));
+        ke.duration += caps->duration;
     }
     if (r->status != KE_OK || p->t.ke_only) {
-        finish(p);
+        finish(p, &ke);
         return;
     }
-    p->sec = *sec;
+    if (!result_get(p) || !(p->sec = malloc(sizeof(*p->sec)))) {
+        struct probe_result local;
+
+        res_header(p, &local);
+        local.ke = ke;
+        local.n_ntp = 1;
+        local.ntp[0].status = NTP_LOCAL_ERROR;
+        result_detail(local.ntp[0].detail, "out of memory");
+        deliver(p, &local);
+        return;
+    }
+    p->res->ke = ke;
+    *p->sec = *sec;
     p->state = ST_NTP1;
     start_ntp(p);
 }
@@ -273,7 +375,7 @@ on_later(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    finish(arg);
+    finish_not_started(arg);
 }
 
 /* The backstop of STYLE.md: every phase has its own limit, and this one
@@ -286,31 +388,46 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     if (p->ke) {
+        /* The pool kind keeps the capabilities of its first exchange. */
+        struct ke_result ke;
+
+        if (p->res)
+            ke = p->res->ke;
+        else
+            result_ke_init(&ke);
         ke_cancel(p->ke);
         p->ke = NULL;
-        p->res.ke.status = KE_TIMEOUT;
-        result_detail(p->res.ke.detail, "probe deadline of %d ms passed",
-                      p->t.deadline_ms);
+        ke.status = KE_TIMEOUT;
+        result_detail(ke.detail, "probe deadline of %d ms passed", p->t.deadline_ms);
+        finish(p, &ke);
+        return;
     } else if (p->ntpx) {
         int i = p->state == ST_NTP1 ? 0 : 1;
 
         ntpx_cancel(p->ntpx);
         p->ntpx = NULL;
-        p->res.ntp[i].status = NTP_TIMEOUT;
-        result_detail(p->res.ntp[i].detail, "probe deadline of %d ms passed",
+        p->res->ntp[i].status = NTP_TIMEOUT;
+        result_detail(p->res->ntp[i].detail, "probe deadline of %d ms passed",
                       p->t.deadline_ms);
+    } else if (!p->res) {
+        /* Neither exchange in flight and nothing kept: the start failed. */
+        finish_not_started(p);
+        return;
     }
-    finish(p);
+    finish(p, NULL);
 }
 
 struct probe *
 probe_start(struct event_base *base, struct evdns_base *dns, struct tlsctx *tls,
             const struct probe_target *t, probe_done_fn *done, void *arg)
 {
-    struct probe *p = calloc(1, sizeof(*p));
+    struct probe *p;
     struct timespec now;
     int rc;
 
+    if (t->addrlen > sizeof(p->addr) || t->naeads < 1 || t->naeads > PROBE_MAX_AEADS)
+        return NULL;
+    p = calloc(1, sizeof(*p));
     if (!p)
         return NULL;
     p->base = base;
@@ -319,9 +436,15 @@ probe_start(struct event_base *base, struct evdns_base *dns, struct tlsctx *tls,
     p->t = *t;
     p->done = done;
     p->arg = arg;
-    snprintf(p->host, sizeof(p->host), "%s", t->host);
-    snprintf(p->token, sizeof(p->token), "%s", t->token ? t->token : "");
-    snprintf(p->uuid, sizeof(p->uuid), "%s", t->uuid ? t->uuid : "");
+    /* Copies as long as the fixed buffers of the result and the records. */
+    p->host = strndup(t->host, RESULT_NAME_MAX - 1);
+    p->token = t->token && t->token[0] ? strndup(t->token, NKE_MAX_TOKEN_LEN) : NULL;
+    p->uuid = t->uuid && t->uuid[0] ? strndup(t->uuid, NKE_MAX_UUID_LEN) : NULL;
+    if (!p->host || (t->token && t->token[0] && !p->token) ||
+        (t->uuid && t->uuid[0] && !p->uuid)) {
+        destroy(p);
+        return NULL;
+    }
     p->t.host = p->host;
     p->t.token = NULL;
     p->t.uuid = NULL;
@@ -331,10 +454,6 @@ probe_start(struct event_base *base, struct evdns_base *dns, struct tlsctx *tls,
         p->t.cookies_max = p->t.cookies_min;
     if (p->t.cookies_max > NKE_MAX_COOKIES)
         p->t.cookies_max = NKE_MAX_COOKIES;
-    if (t->addrlen > sizeof(p->addr) || t->naeads < 1 || t->naeads > PROBE_MAX_AEADS) {
-        free(p);
-        return NULL;
-    }
     if (p->t.deadline_ms <= 0) {
         int kes = t->kind == PROBE_KIND_POOL ? 2 : 1;
         p->t.deadline_ms = kes * t->ke_timeout_ms +
@@ -350,7 +469,7 @@ probe_start(struct event_base *base, struct evdns_base *dns, struct tlsctx *tls,
             event_free(p->ev_later);
         if (p->ev_deadline)
             event_free(p->ev_deadline);
-        free(p);
+        destroy(p);
         return NULL;
     }
     {
@@ -358,38 +477,22 @@ probe_start(struct event_base *base, struct evdns_base *dns, struct tlsctx *tls,
         evtimer_add(p->ev_deadline, &tv);
     }
 
-    result_probe_init(&p->res);
-    p->res.kind = t->kind;
-    p->res.port = t->port;
-    snprintf(p->res.host, sizeof(p->res.host), "%s", t->host);
     clock_gettime(CLOCK_REALTIME, &now);
-    p->res.start_time = now.tv_sec;
-    p->res.start_time_frac = (double)now.tv_nsec / 1e9;
-    if (p->addr.ss_family == AF_INET6) {
-        p->res.family = 6;
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&p->addr)->sin6_addr,
-                  p->res.address, sizeof(p->res.address));
-    } else {
-        p->res.family = 4;
-        inet_ntop(AF_INET, &((struct sockaddr_in *)&p->addr)->sin_addr, p->res.address,
-                  sizeof(p->res.address));
-    }
+    p->start_time = now.tv_sec;
+    p->start_frac = (double)now.tv_nsec / 1e9;
 
     if (t->kind == PROBE_KIND_POOL) {
         p->state = ST_KE_CAPS;
         rc = start_ke(p, NKE_SHAPE_POOL_CAPS, t->aeads, t->naeads);
-    } else if (p->uuid[0]) {
+    } else if (p->uuid) {
         p->state = ST_KE;
         rc = start_ke(p, NKE_SHAPE_POOL_KE, t->aeads, t->naeads);
     } else {
         p->state = ST_KE;
         rc = start_ke(p, NKE_SHAPE_PLAIN, t->aeads, t->naeads);
     }
-    if (rc != 0) {
-        p->res.ke.status = KE_LOCAL_ERROR;
-        result_detail(p->res.ke.detail, "cannot start the key exchange");
+    if (rc != 0)
         event_active(p->ev_later, EV_TIMEOUT, 0);
-    }
     return p;
 }
 
@@ -399,6 +502,5 @@ probe_cancel(struct probe *p)
     if (!p || p->state == ST_DONE)
         return;
     release(p);
-    wipe(p);
-    free(p);
+    destroy(p);
 }

@@ -60,6 +60,7 @@ tlsctx_new(const char *ca_file, bool no_system_roots, char *err, size_t errlen)
         goto fail;
     SSL_CTX_set_options(t->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_TICKET);
     SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_mode(t->ctx, SSL_MODE_RELEASE_BUFFERS);
     /* SSL_CTX_set_alpn_protos returns 0 on success. */
     if (SSL_CTX_set_alpn_protos(t->ctx, alpn_ntske, sizeof(alpn_ntske) - 1) != 0)
         goto fail;
