@@ -137,14 +137,14 @@ expect w '[.result_endpoint, .result_batchsize, .probe_interval.secs, .update_in
 
 echo "== submit: the fixture in the existing shape, per-item refusals"
 NOW=$(date +%s)
-fill() { sed -e "s/@UUID@/$2/g" -e "s/@START@/$3/g" "$FX/submit-existing.json" >"$tmp/$1"; }
+fill() { sed -e "s/@UUID@/$2/g" -e "s/@START@/$3/g" "$FX/submit-existing.json" >"$tmp/fx-$1"; }
 fill s1.json "$FUUID" "$NOW"
-api s1 POST /monitoring/submit "$(cat "$tmp/s1.json")" "$K3"
+api s1 POST /monitoring/submit "$(cat "$tmp/fx-s1.json")" "$K3"
 status_is s1 200 "fixture submit"
 expect s1 '[.stored, .duplicate, .refused, .results[0].status] | @csv' '1,0,0,"stored"'
-api s2 POST /monitoring/submit "$(cat "$tmp/s1.json")" "$K3"
+api s2 POST /monitoring/submit "$(cat "$tmp/fx-s1.json")" "$K3"
 expect s2 '[.stored, .duplicate, .results[0].status] | @csv' '0,1,"duplicate"'
-one=$(jq -c '.[0][1]' "$tmp/s1.json")
+one=$(jq -c '.[0][1]' "$tmp/fx-s1.json")
 bad_off=$(echo "$one" | jq -c '.ntp_with_ke_cookie.offset = 2e6')
 batch="[[[\"Srvv6\",\"$FUUID\"],$one],[[\"Srvv4\",\"00000000-0000-4000-8000-000000000000\"],$one],[[\"Srvv4\",\"$GUUID\"],$one],[[\"Ipv4\",\"$FUUID\"],$one],[[\"Srvv4\",\"$FUUID\"],$bad_off],[[\"Nope\",\"$FUUID\"],$one],[[\"Ntsv4\",\"$FUUID\"],$(echo "$one" | jq -c ".keyexchange.exchange_start = $((NOW - 1))")]]"
 api s3 POST /monitoring/submit "$batch" "$K3"
