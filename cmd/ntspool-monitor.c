@@ -36,6 +36,7 @@
 #include "util/spool.h"
 #include "util/util.h"
 #include "web/monwire.h"
+#include "web/monwork.h"
 
 #define EXIT_CONFIG     3
 #define DEFAULT_CONFIG  "/etc/ntspool/ntspool-monitor.conf"
@@ -49,16 +50,6 @@
 #define STATS_S         60
 #define UNKNOWN_LOGGED  16
 
-struct ent {
-    int64_t id;
-    char uuid[MONWIRE_UUID_MAX];
-    bool via;                           /* through poolke */
-    char host[MONWIRE_HOST_MAX];
-    uint16_t port;
-    char token[MONWIRE_TOKEN_MAX];
-    unsigned kinds;
-    char name[SCH_KINDS][MONWIRE_NAME_MAX]; /* as the work list spelt each kind */
-};
 
 struct mon {
     struct config cfg;
@@ -73,9 +64,9 @@ struct mon {
     struct curlev *http;
     struct spool *spool;
 
-    struct ent *ents; /* sorted by (uuid, via) */
+    struct monwork_ent *ents; /* sorted by (uuid, via) */
     size_t nents;
-    struct ent **by_id; /* sorted by id */
+    struct monwork_ent **by_id; /* sorted by id */
     int64_t next_id;
     bool have_work;
     int batchsize;
@@ -341,15 +332,15 @@ on_flush(evutil_socket_t fd, short what, void *arg)
 static int
 cmp_id(const void *a, const void *b)
 {
-    const struct ent *x = *(struct ent *const *)a, *y = *(struct ent *const *)b;
+    const struct monwork_ent *x = *(struct monwork_ent *const *)a, *y = *(struct monwork_ent *const *)b;
 
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static struct ent *
+static struct monwork_ent *
 ent_by_id(struct mon *m, int64_t id)
 {
-    struct ent key, *kp = &key, **found;
+    struct monwork_ent key, *kp = &key, **found;
 
     key.id = id;
     found = bsearch(&kp, m->by_id, m->nents, sizeof(*m->by_id), cmp_id);
@@ -360,7 +351,7 @@ static void
 on_event(const struct sch_event *ev, void *arg)
 {
     struct mon *m = arg;
-    struct ent *e = ent_by_id(m, ev->source);
+    struct monwork_ent *e = ent_by_id(m, ev->source);
     json_t *j = NULL;
 
     if (!e || m->stopping || !e->name[ev->kind][0])
@@ -394,29 +385,6 @@ on_event(const struct sch_event *ev, void *arg)
 
 /* ---- the work list -------------------------------------------------------------- */
 
-static int
-cmp_key(const void *a, const void *b)
-{
-    const struct ent *x = a, *y = b;
-    int c = strcmp(x->uuid, y->uuid);
-
-    return c ? c : (int)x->via - (int)y->via;
-}
-
-static enum sch_kind
-sch_kind_of(enum monwire_kind k)
-{
-    switch (k) {
-    case MONWIRE_SRV_V4:
-    case MONWIRE_IP_V4: return SCH_NTS_V4;
-    case MONWIRE_SRV_V6:
-    case MONWIRE_IP_V6: return SCH_NTS_V6;
-    case MONWIRE_POOL_V4: return SCH_POOL_V4;
-    case MONWIRE_POOL_V6: return SCH_POOL_V6;
-    }
-    return SCH_NTS_V4;
-}
-
 static void
 log_unknown(struct mon *m, const char *kind)
 {
@@ -428,67 +396,12 @@ log_unknown(struct mon *m, const char *kind)
         snprintf(m->unknown[m->nunknown++], MONWIRE_NAME_MAX, "%s", kind);
 }
 
-/* The work list as scheduler sources (merged by uuid and route). */
-static struct ent *
-build(struct mon *m, const struct monwire_work *w, size_t *nout)
-{
-    struct ent *v = calloc(w->n ? w->n : 1, sizeof(*v));
-    size_t n = 0, skipped_via = 0;
-
-    if (!v)
-        return NULL;
-    for (size_t i = 0; i < w->n; i++) {
-        const struct monwire_item *it = &w->items[i];
-        bool via = it->kind == MONWIRE_IP_V4 || it->kind == MONWIRE_IP_V6;
-        struct ent *e = &v[n++];
-
-        if (via && !w->poolke[0]) {
-            skipped_via++;
-            n--;
-            continue;
-        }
-        snprintf(e->uuid, sizeof(e->uuid), "%s", it->uuid);
-        e->via = via;
-        snprintf(e->host, sizeof(e->host), "%s", via ? w->poolke : it->domain);
-        e->port = via ? w->poolke_port : it->port;
-        snprintf(e->token, sizeof(e->token), "%s", via ? m->key : it->token);
-        e->kinds = SCH_KIND_BIT(sch_kind_of(it->kind));
-        snprintf(e->name[sch_kind_of(it->kind)], MONWIRE_NAME_MAX, "%s", it->name);
-    }
-    if (skipped_via)
-        log_warn("work: %zu Ipv4/Ipv6 items but no poolke: skipped", skipped_via);
-    qsort(v, n, sizeof(*v), cmp_key);
-    /* Merge the kinds of one (uuid, route). */
-    {
-        size_t o = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (o > 0 && cmp_key(&v[o - 1], &v[i]) == 0) {
-                struct ent *d = &v[o - 1];
-                for (int k = 0; k < SCH_KINDS; k++)
-                    if (v[i].name[k][0])
-                        memcpy(d->name[k], v[i].name[k], MONWIRE_NAME_MAX);
-                d->kinds |= v[i].kinds;
-                if (!d->token[0])
-                    memcpy(d->token, v[i].token, sizeof(d->token));
-                util_wipe(v[i].token, sizeof(v[i].token));
-                continue;
-            }
-            if (o != i)
-                v[o] = v[i];
-            o++;
-        }
-        n = o;
-    }
-    *nout = n;
-    return v;
-}
-
 static int
 apply_work(struct mon *m, const struct monwire_work *w)
 {
-    struct ent *v;
-    struct ent **by_id;
-    size_t n = 0, added = 0, removed = 0;
+    struct monwork_ent *v;
+    struct monwork_ent **by_id;
+    size_t n = 0, added = 0, removed = 0, skipped = 0;
     struct sch_config sc;
 
     memset(&sc, 0, sizeof(sc));
@@ -512,15 +425,17 @@ apply_work(struct mon *m, const struct monwire_work *w)
         log_unknown(m, w->unknown_kind);
     if (w->bad)
         log_warn("work: %zu malformed items skipped", w->bad);
-    if (!(v = build(m, w, &n)))
+    if (!(v = monwork_build(w, m->key, &n, &skipped)))
         return -1;
+    if (skipped)
+        log_warn("work: %zu Ipv4/Ipv6 items but no poolke: skipped", skipped);
     by_id = calloc(n ? n : 1, sizeof(*by_id));
     if (!by_id) {
         free(v);
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
-        struct ent *old = m->ents ? bsearch(&v[i], m->ents, m->nents, sizeof(*v), cmp_key)
+        struct monwork_ent *old = m->ents ? bsearch(&v[i], m->ents, m->nents, sizeof(*v), monwork_cmp)
                                   : NULL;
         struct sch_source ss;
 
@@ -540,7 +455,7 @@ apply_work(struct mon *m, const struct monwire_work *w)
         by_id[i] = &v[i];
     }
     for (size_t i = 0; i < m->nents; i++) {
-        if (!bsearch(&m->ents[i], v, n, sizeof(*v), cmp_key)) {
+        if (!bsearch(&m->ents[i], v, n, sizeof(*v), monwork_cmp)) {
             sch_source_remove(m->sch, m->ents[i].id);
             removed++;
         }

@@ -14,6 +14,7 @@
 #include "tests/unit/check.h"
 #include "util/spool.h"
 #include "web/monwire.h"
+#include "web/monwork.h"
 
 #define UUID "0f2c3a44-1b2d-4c5e-8f90-a1b2c3d4e5f6"
 #define NOW  1800000000
@@ -104,6 +105,51 @@ test_work_existing(void)
     json_object_del(j, "probe_interval");
     CHECK(monwire_work_parse(j, &w, err, sizeof(err)) != 0);
     CHECK(strstr(err, "probe_interval") != NULL);
+    json_decref(j);
+}
+
+/* Items of one uuid merge into a direct and a via-poolke source. */
+static void
+test_monwork(void)
+{
+    json_t *j = load(
+        "{\"timesources\": ["
+        " [\"Ipv6\", {\"uuid\": \"" UUID "\"}],"
+        " [\"Ntsv4\", {\"uuid\": \"" UUID "\", \"domain\": \"a.example\", \"port\": 4460}],"
+        " [\"Poolv6\", {\"uuid\": \"" UUID "\", \"domain\": \"a.example\", \"port\": 4460, \"token\": \"t0k\"}],"
+        " [\"Srvv4\", {\"uuid\": \"00000000-0000-4000-8000-000000000000\", \"domain\": \"b.example\"}]],"
+        " \"poolke\": \"ke.example:4461\", \"result_endpoint\": \"https://x/\","
+        " \"result_batchsize\": 1, \"result_max_waittime\": {\"secs\": 1},"
+        " \"update_interval\": {\"secs\": 1}, \"probe_interval\": {\"secs\": 1},"
+        " \"nts_timeout\": {\"secs\": 1}, \"ntp_timeout\": {\"secs\": 1}}");
+    struct monwire_work w;
+    struct monwork_ent *v;
+    size_t n = 0, skipped = 9;
+    char err[128];
+
+    CHECK(monwire_work_parse(j, &w, err, sizeof(err)) == 0);
+    v = monwork_build(&w, "ntspm_key", &n, &skipped);
+    CHECK(v != NULL && n == 3 && skipped == 0);
+    if (v && n == 3) {
+        CHECK_STR(v[0].host, "b.example");
+        CHECK_INT(v[0].port, 4460);
+        CHECK_STR(v[1].host, "a.example");
+        CHECK(!v[1].via);
+        CHECK_INT(v[1].kinds, SCH_KIND_BIT(SCH_NTS_V4) | SCH_KIND_BIT(SCH_POOL_V6));
+        CHECK_STR(v[1].name[SCH_NTS_V4], "Ntsv4");
+        CHECK_STR(v[1].token, "t0k");
+        CHECK(v[2].via);
+        CHECK_STR(v[2].host, "ke.example");
+        CHECK_INT(v[2].port, 4461);
+        CHECK_STR(v[2].token, "ntspm_key");
+        CHECK_INT(v[2].kinds, SCH_KIND_BIT(SCH_NTS_V6));
+    }
+    free(v);
+    w.poolke[0] = '\0';
+    v = monwork_build(&w, "ntspm_key", &n, &skipped);
+    CHECK(n == 2 && skipped == 1);
+    free(v);
+    monwire_work_free(&w);
     json_decref(j);
 }
 
@@ -378,6 +424,7 @@ main(void)
     test_kinds();
     test_duration();
     test_work_existing();
+    test_monwork();
     test_result_roundtrip();
     test_submit_existing();
     test_refusals();
