@@ -104,4 +104,4 @@ symbols: $(LIB)
 clean:
 	rm -rf build bin
 
--include $(LIB_OBJS:.o=.d) $(UNIT_BINS:=.d)
+-include $(LIB_OBJS:.o=.d) $(UNIT_BINS:=.d) $(PROGS:$(BIN)/%=$(BUILD)/cmd/%.d) $(TESTSRV_SRCS:%.c=$(BUILD)/%.d)

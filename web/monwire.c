@@ -272,7 +272,7 @@ monwire_work_parse(const json_t *j, struct monwire_work *out, char *err, size_t 
             snprintf(err, errlen, "poolke too long");
             return -1;
         }
-        snprintf(out->poolke, sizeof(out->poolke), "%s", poolke);
+        memcpy(out->poolke, poolke, strlen(poolke) + 1);
         out->poolke_port = (uint16_t)port;
     }
     out->items = calloc(json_array_size(list) ? json_array_size(list) : 1,
