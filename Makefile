@@ -112,4 +112,5 @@ symbols: $(LIB)
 clean:
 	rm -rf build bin
 
--include $(LIB_OBJS:.o=.d) $(UNIT_BINS:=.d) $(BENCH_SRCS:%.c=$(BUILD)/%.d)
+-include $(LIB_OBJS:.o=.d) $(UNIT_BINS:=.d) $(BENCH_SRCS:%.c=$(BUILD)/%.d) $(PROGS:$(BIN)/%=$(BUILD)/cmd/%.d) \
+    $(TESTSRV_SRCS:%.c=$(BUILD)/%.d)

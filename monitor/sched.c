@@ -97,6 +97,7 @@ struct src {
     uint16_t port;
     unsigned kinds;             /* as given */
     char token[SCH_TOKEN_MAX];
+    char uuid[SCH_UUID_MAX];    /* "": direct; else through a pool KE */
     enum sch_codepoints cp;     /* known or learnt; SCH_CP_AUTO: not known */
     /* Resolution, shared by the kinds. */
     struct dns_req *dreq;
@@ -166,13 +167,13 @@ kind_family(enum sch_kind k)
     return k == SCH_NTS_V6 || k == SCH_POOL_V6 ? 6 : 4;
 }
 
-/* Pool kinds without a token are not probed. */
+/* Pool kinds without a token are not probed, nor through a pool KE. */
 static unsigned
 effective_kinds(const struct src *src)
 {
     unsigned k = src->kinds & SCH_KINDS_ALL;
 
-    if (!src->token[0])
+    if (!src->token[0] || src->uuid[0])
         k &= ~(SCH_KIND_BIT(SCH_POOL_V4) | SCH_KIND_BIT(SCH_POOL_V6));
     return k;
 }
@@ -495,6 +496,9 @@ launch(struct slot *sl)
     if (t.kind == PROBE_KIND_POOL) {
         t.token = src->token;
         t.experimental = run->cp == SCH_CP_EXPERIMENTAL;
+    } else if (src->uuid[0]) {
+        t.token = src->token;
+        t.uuid = src->uuid;
     }
     t.ke_timeout_ms = s->cfg.ke_timeout_ms;
     t.ntp_timeout_ms = s->cfg.ntp_timeout_ms;
@@ -984,6 +988,7 @@ valid_source(const struct sch_source *src)
 {
     return src && memchr(src->host, '\0', sizeof(src->host)) && src->host[0] &&
            memchr(src->token, '\0', sizeof(src->token)) && src->port != 0 &&
+           memchr(src->uuid, '\0', sizeof(src->uuid)) && (!src->uuid[0] || src->token[0]) &&
            (src->kinds & ~SCH_KINDS_ALL) == 0 &&
            (src->codepoints == SCH_CP_AUTO || src->codepoints == SCH_CP_PERMANENT ||
             src->codepoints == SCH_CP_EXPERIMENTAL);
@@ -1042,6 +1047,7 @@ sch_source_put(struct sch *s, const struct sch_source *in, enum sch_start how)
     src->port = in->port;
     src->kinds = in->kinds;
     snprintf(src->token, sizeof(src->token), "%s", in->token);
+    snprintf(src->uuid, sizeof(src->uuid), "%s", in->uuid);
     if (in->codepoints != SCH_CP_AUTO)
         src->cp = in->codepoints;
     want = effective_kinds(src);

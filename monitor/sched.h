@@ -67,7 +67,13 @@ struct sch_source {
     char host[RESULT_NAME_MAX];    /* DNS name (or IP literal) */
     uint16_t port;                 /* KE port */
     unsigned kinds;                /* SCH_KIND_BIT mask; pool kinds need a token */
-    char token[SCH_TOKEN_MAX];     /* pool kinds: the source's token; "" none */
+    char token[SCH_TOKEN_MAX];     /* pool kinds: the source's token; "" none;
+                                       with uuid: the monitor key */
+    char uuid[SCH_UUID_MAX];       /* "" normally.  Set: host:port is an existing
+                                       pool's KE ("poolke") and the nts kinds go
+                                       through it (token = the monitor key, a UUID
+                                       Request for this time source, probe.h);
+                                       pool kinds are not probed */
     enum sch_codepoints codepoints; /* known from before, or SCH_CP_AUTO (an
                                        update with AUTO keeps what was learnt;
                                        a new host or port forgets it) */

@@ -302,3 +302,13 @@ tlsctx_random(void *buf, size_t n)
 {
     return n <= (size_t)INT32_MAX && RAND_bytes(buf, (int)n) == 1 ? 0 : -1;
 }
+
+int
+tlsctx_add_ca(void *ssl_ctx, const char *ca_file)
+{
+    if (!ssl_ctx || !ca_file || !SSL_CTX_load_verify_locations(ssl_ctx, ca_file, NULL)) {
+        ERR_clear_error();
+        return -1;
+    }
+    return 0;
+}

@@ -52,6 +52,11 @@ int tlsctx_export_keys(struct ssl_st *ssl, uint16_t protocol, uint16_t aead_cont
    codes that libevent mixes into its error list. */
 bool tlsctx_error_is_library(unsigned long e);
 
+/* Add the CAs of ca_file to the trust of an OpenSSL SSL_CTX handed over as
+   an opaque pointer (libcurl's CURLOPT_SSL_CTX_FUNCTION): the roots it
+   already trusts stay.  0 or -1. */
+int tlsctx_add_ca(void *ssl_ctx, const char *ca_file);
+
 /* Fill buf with n cryptographically random bytes; 0 or -1. */
 int tlsctx_random(void *buf, size_t n) __attribute__((warn_unused_result));
 

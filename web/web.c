@@ -2,7 +2,11 @@
  * authentication with a per-token rate limit, /healthz and /metrics.
  *
  * Limits come first: evhttp refuses headers over WEB_MAX_HEADERS and bodies
- * over WEB_MAX_BODY (413) before a handler runs, and closes connections idle
+ * over MONWIRE_MAX_BODY (413) before a handler runs; that cap is the monitor
+ * submit route's (a batch of 100 results with our extra fields is over
+ * 64 KiB), and every other route answers 413 to a body over WEB_MAX_BODY
+ * before looking at it (libevent 2.1 has no per-route cap before the body
+ * is read, so a request costs at most MONWIRE_MAX_BODY of memory); and closes connections idle
  * or slow past WEB_TIMEOUT.  Paths are matched on the raw (still
  * percent-encoded) path; ids must be plain decimal numbers.  A request that
  * waits for something (a name resolution) is linked into web.waiting and
@@ -27,6 +31,7 @@
 #include "monitor/tlsctx.h"
 #include "util/log.h"
 #include "util/util.h"
+#include "web/monwire.h"
 #include "web/web_int.h"
 
 #define RATE_SLOTS 4096 /* token buckets kept (power of two) */
@@ -487,6 +492,23 @@ dispatch(struct evhttp_request *req, void *arg)
         r->method = EVHTTP_REQ_GET;
     if (!path || !*path)
         path = "/";
+    if (strcmp(path, "/monitoring/submit") != 0 &&
+        evbuffer_get_length(evhttp_request_get_input_buffer(req)) > WEB_MAX_BODY) {
+        /* evhttp's own cap is the submit route's (MONWIRE_MAX_BODY). */
+        r->route = METRICS_ROUTE_OTHER;
+        web_reply_error(r, 413, "too_large", "the body is over %d bytes", WEB_MAX_BODY);
+        return;
+    }
+    if (strcmp(path, "/monitoring/get_work") == 0) {
+        r->route = METRICS_ROUTE_GET_WORK;
+        monapi_get_work(r);
+        return;
+    }
+    if (strcmp(path, "/monitoring/submit") == 0) {
+        r->route = METRICS_ROUTE_SUBMIT;
+        monapi_submit(r);
+        return;
+    }
     if (strcmp(path, "/healthz") == 0) {
         r->route = METRICS_ROUTE_HEALTHZ;
         if (r->method != EVHTTP_REQ_GET)
@@ -565,7 +587,7 @@ web_new(const struct web_params *p, char *err, size_t errlen)
     }
     web_reload(w, p->cfg, p->rate_limit);
     evhttp_set_max_headers_size(w->http, WEB_MAX_HEADERS);
-    evhttp_set_max_body_size(w->http, WEB_MAX_BODY);
+    evhttp_set_max_body_size(w->http, MONWIRE_MAX_BODY);
     evhttp_set_timeout(w->http, WEB_TIMEOUT);
     evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                             EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |

@@ -79,9 +79,12 @@ int web_param_int(struct web_req *r, struct evkeyvalq *q, const char *name, long
 /* True when s (len bytes) is valid UTF-8 without NUL or C0 controls. */
 bool web_text_ok(const char *s, size_t len);
 
-/* Handlers (api.c, compat.c). */
+/* Handlers (api.c, compat.c, monapi.c). */
 void api_sources(struct web_req *r);                 /* /api/v1/time-sources */
 void api_source(struct web_req *r, int64_t id, const char *sub); /* .../{id}[/sub] */
 void compat_scores(struct web_req *r, const char *host, const char *what);
+/* The monitor API (monapi.c): GET /monitoring/get_work, POST /monitoring/submit. */
+void monapi_get_work(struct web_req *r);
+void monapi_submit(struct web_req *r);
 
 #endif
