@@ -3,8 +3,9 @@
  * administration commands that work on the same database.
  *
  * The loop never waits on the disk for long: results of the scheduler are
- * queued and stored in one transaction per batch (every FLUSH_MS, or at
- * once when a batch is full); in WAL mode with synchronous=NORMAL a commit
+ * queued and stored in one short transaction per batch of FLUSH_RUN
+ * (every FLUSH_MS, or soon when a batch is full, one batch per pass of the
+ * loop so that requests are served in between); in WAL mode with synchronous=NORMAL a commit
  * is a write to the page cache, and the fsyncs happen in WAL checkpoints,
  * which a worker thread runs on its own connection (autocheckpoint is off
  * on the loop's connection).  Retention folds old samples in short
@@ -38,8 +39,13 @@
 #define EXIT_CONFIG      3
 #define DEFAULT_CONFIG   "/etc/ntspool/ntspoold.conf"
 #define BUILTIN_NAME     "builtin"
-#define FLUSH_MS         200   /* results wait at most this long for their batch */
-#define BATCH_MAX        512   /* results stored per transaction at most */
+#define FLUSH_MS         50    /* results wait at most this long for their batch */
+#define FLUSH_RUN        16    /* results stored per transaction on the loop: a
+                                  batch stalls every request, ~0.3 ms a sample at
+                                  2M samples, so keep it short; more batches
+                                  follow after the loop has polled (a timer) */
+#define BATCH_MAX        512   /* results stored per transaction at most (the
+                                  stop, when nobody waits) */
 #define QUEUE_MAX        16384 /* results waiting; beyond, the oldest are dropped */
 #define RETENTION_S      60    /* retention runs this often when idle */
 #define RETENTION_BUSY_MS 100  /* ... and this often while it has work left */
@@ -316,9 +322,10 @@ queue_push(struct svc *s)
     }
     p = &s->q[(s->q_head + s->q_len) % QUEUE_MAX];
     s->q_len++;
-    if (s->q_len >= BATCH_MAX)
-        event_active(s->flush_ev, 0, 0);
-    else if (!evtimer_pending(s->flush_ev, NULL)) {
+    if (s->q_len == FLUSH_RUN) {
+        struct timeval tv = {0, 0}; /* a batch is full: store it soon */
+        evtimer_add(s->flush_ev, &tv);
+    } else if (!evtimer_pending(s->flush_ev, NULL)) {
         struct timeval tv = {0, FLUSH_MS * 1000};
         evtimer_add(s->flush_ev, &tv);
     }
@@ -334,12 +341,12 @@ mono(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Store up to BATCH_MAX queued items in one transaction.  On a database
-   error nothing is taken off the queue: the next flush retries. */
+/* Store up to max (<= BATCH_MAX) queued items in one transaction.  On a
+   database error nothing is taken off the queue: the next flush retries. */
 static void
-flush(struct svc *s)
+flush(struct svc *s, size_t max)
 {
-    size_t n = s->q_len < BATCH_MAX ? s->q_len : BATCH_MAX, nres = 0;
+    size_t n = s->q_len < max ? s->q_len : max, nres = 0;
     int64_t now = (int64_t)time(NULL);
     double t0 = mono();
 
@@ -389,8 +396,11 @@ flush(struct svc *s)
     s->q_head = (s->q_head + n) % QUEUE_MAX;
     s->q_len -= n;
     metrics_db_batch(s->metrics, mono() - t0);
-    if (s->q_len > 0 && !s->stopping)
-        event_active(s->flush_ev, 0, 0);
+    if (s->q_len > 0 && !s->stopping) {
+        /* The next run once the loop has served what arrived meanwhile. */
+        struct timeval tv = {0, 0};
+        evtimer_add(s->flush_ev, &tv);
+    }
     return;
 rollback:
     db_rollback(s->db);
@@ -407,7 +417,7 @@ on_flush(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    flush(arg);
+    flush(arg, FLUSH_RUN);
 }
 
 /* ---- the scheduler's sink ------------------------------------------------------- */
@@ -738,7 +748,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     s->web = NULL;
     while (s->q_len > 0) {
         size_t before = s->q_len;
-        flush(s);
+        flush(s, BATCH_MAX);
         if (s->q_len == before) {
             log_err("stop: %zu results could not be stored", s->q_len);
             break;
@@ -895,7 +905,7 @@ out:
     sch_free(s->sch);
     web_free(s->web);
     if (s->db && s->q_len)
-        flush(s);
+        flush(s, BATCH_MAX);
     db_close(s->db);
     tlsctx_free(s->tls);
     tlsctx_free(s->old_tls);

@@ -13,6 +13,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,19 @@
 #define DB_PAGE_SIZE        "4096"
 #define DB_CACHE_KIB        "-65536"
 #define DB_CHECKPOINT_PAGES "40000"
+/* Map the file rather than copy its pages into the page cache for reads:
+   the history pages of a read are scattered over the whole file (a
+   source's rows are spread by time), so a mapping smaller than the file
+   (it was 256 MB, the bench database is 324 MB) sends the reads beyond it
+   through read() and the cache.  Only address space is reserved; the
+   kernel's page cache holds what is touched, so a small deployment pays
+   for its own file size only.  SQLite caps it at SQLITE_MAX_MMAP_SIZE
+   (about 2 GB by default). */
+#if UINTPTR_MAX > 0xffffffffu
+#define DB_MMAP_BYTES "2147483648"
+#else
+#define DB_MMAP_BYTES "268435456"
+#endif
 
 void
 db_seterr(char **err, const char *fmt, ...)
@@ -207,7 +221,7 @@ configure(sqlite3 *h, char **err)
                          far less per sample: 10,000 pages halves the store
                          rate of 40,000 at 2M samples (bench/bench_db.c). */
                       "PRAGMA wal_autocheckpoint=" DB_CHECKPOINT_PAGES ";"
-                      "PRAGMA mmap_size=268435456;",
+                      "PRAGMA mmap_size=" DB_MMAP_BYTES ";",
                       err);
 }
 
@@ -328,7 +342,7 @@ db_close(struct db *db)
 {
     if (!db)
         return;
-    if (db->user_tx || db->tx_depth)
+    if (db->user_tx || db->tx_depth || db->read_tx)
         sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(db->st[i]);
@@ -411,8 +425,34 @@ db_check(struct db *db, char **err)
 /* ---- transactions --------------------------------------------------------------- */
 
 int
+db_read_begin(struct db *db)
+{
+    if (db->read_tx || db->user_tx || db->tx_depth || !sqlite3_get_autocommit(db->h))
+        return 0;
+    if (db_exec_stmt(db, db_stmt(db, ST_BEGIN_READ), "begin read") < 0)
+        return -1;
+    db->read_tx = true;
+    return 0;
+}
+
+int
+db_read_end(struct db *db)
+{
+    if (!db->read_tx)
+        return 0;
+    db->read_tx = false;
+    /* Only the read transaction is open here (db_begin ends it, internal
+       ones are savepoints in it); SQLite may have rolled it back already. */
+    if (db->user_tx || db->tx_depth || sqlite3_get_autocommit(db->h))
+        return 0;
+    return db_exec_stmt(db, db_stmt(db, ST_COMMIT), "end read");
+}
+
+int
 db_begin(struct db *db)
 {
+    if (db->read_tx && db_read_end(db) < 0)
+        return -1;
     if (db->user_tx || db->tx_depth) {
         log_err("db: begin: a transaction is already open");
         return -1;
@@ -451,7 +491,7 @@ db_rollback(struct db *db)
 int
 db_tx_begin(struct db *db)
 {
-    bool nested = db->user_tx || db->tx_depth > 0;
+    bool nested = db->user_tx || db->tx_depth > 0 || db->read_tx;
 
     if (db_exec_stmt(db, db_stmt(db, nested ? ST_SAVEPOINT : ST_BEGIN), "begin") < 0)
         return -1;
@@ -465,7 +505,7 @@ db_tx_commit(struct db *db)
     bool nested;
 
     db->tx_depth--;
-    nested = db->user_tx || db->tx_depth > 0;
+    nested = db->user_tx || db->tx_depth > 0 || db->read_tx;
     if (db_exec_stmt(db, db_stmt(db, nested ? ST_RELEASE : ST_COMMIT), "commit") < 0) {
         db->tx_depth++;
         db_tx_rollback(db);
@@ -478,7 +518,7 @@ void
 db_tx_rollback(struct db *db)
 {
     db->tx_depth--;
-    if (db->user_tx || db->tx_depth > 0) {
+    if (db->user_tx || db->tx_depth > 0 || db->read_tx) {
         if (db_exec_stmt(db, db_stmt(db, ST_ROLLBACK_TO), "rollback") == 0)
             db_exec_stmt(db, db_stmt(db, ST_RELEASE), "release");
     } else if (!sqlite3_get_autocommit(db->h)) {

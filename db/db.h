@@ -111,6 +111,20 @@ int db_begin(struct db *db);
 int db_commit(struct db *db);
 int db_rollback(struct db *db);
 
+/* Bracket a run of reads (one web request) with one read transaction, so
+   that each query does not open and close its own: one snapshot, one lock
+   round trip.  db_read_begin opens a deferred transaction when none is
+   open, and joins nothing (does nothing) when one is (a write
+   transaction, or a read one).  Calls in between that write (a token's
+   last_used) turn it into a write transaction, committed by db_read_end;
+   their own transactions become savepoints in it.  db_begin() in between
+   ends the read transaction first.  db_read_end commits what
+   db_read_begin opened, if still open, and is harmless otherwise.  A read
+   transaction must not stay open across a return to the event loop: the
+   checkpointer cannot copy back past its snapshot.  0 / -1 (logged). */
+int db_read_begin(struct db *db);
+int db_read_end(struct db *db);
+
 /* ---- secrets, tokens, hashes (db/token.c) --------------------------------------- */
 
 /* Read the base secret from path; at first start create it from 32 random

@@ -11,6 +11,7 @@
 
 enum db_stmt {
     ST_BEGIN,
+    ST_BEGIN_READ,
     ST_COMMIT,
     ST_ROLLBACK,
     ST_SAVEPOINT,
@@ -84,6 +85,7 @@ struct db {
     sqlite3_stmt *st[ST_COUNT];
     bool user_tx; /* db_begin() is open */
     int tx_depth; /* internal transactions/savepoints open */
+    bool read_tx; /* db_read_begin() opened a read transaction */
 };
 
 /* Begin an internal transaction: BEGIN IMMEDIATE, or a savepoint inside an

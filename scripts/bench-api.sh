@@ -17,8 +17,10 @@
 # monitor did meanwhile.  Targets: JSON routes >= 5,000 req/s with p99 < 10 ms
 # on this machine, and >= 1/3 of /healthz's rate.
 #   scripts/bench-api.sh     (env: SOURCES=10000 ROUNDS=50 LIVE=100 INTERVAL=60 NDEAD=50
-#                             DUR=15 CONN=32 THREADS=2; PERF=FILE records a
-#                             perf profile of ntspoold during the JSON routes)
+#                             DUR=15 CONN=32 THREADS=2 MONITOR=yes; PERF=FILE
+#                             records a perf profile of ntspoold during the
+#                             JSON routes; MONITOR=no runs without the
+#                             built-in monitor, to tell its cost apart)
 # Loopback only, ports 20000-29999; about 2-3 minutes (most of it the fill).
 . "$(dirname "$0")/bench-lib.sh"
 SOURCES=${SOURCES:-10000}
@@ -29,6 +31,7 @@ NDEAD=${NDEAD:-50}
 DUR=${DUR:-15}
 CONN=${CONN:-32}
 THREADS=${THREADS:-2}
+MONITOR=${MONITOR:-yes}
 command -v wrk >/dev/null 2>&1 || die "wrk not installed"
 
 bench_build
@@ -66,6 +69,7 @@ rate_limit = 0
 database = $tmp/var/ntspool.db
 secret_file = $tmp/var/secret
 [monitor]
+builtin = $MONITOR
 interval = $INTERVAL
 ke_timeout = 2
 ntp_timeout = 0.5
@@ -171,5 +175,6 @@ for r in rows:
 PY
 echo "meanwhile the monitor: $probes_per_s probes/s (ok fraction $ok_fraction), $stored_per_s" \
     "samples stored/s, lag p50 $lag_p50_ms ms p99 $lag_p99_ms ms;" \
+    "$batches database batches, p50 $batch_p50_ms ms p99 $batch_p99_ms ms;" \
     "ntspoold CPU $(python3 -c "print(f'{($c1 - $c0) / $(getconf CLK_TCK) / $secs * 100:.0f}')")% of one core"
 grep -E "ERROR|error" "$tmp/ntspoold.log" | head -n 5 || true

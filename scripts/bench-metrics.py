@@ -5,7 +5,8 @@
       probes finished between the snapshots (ntspool_probes_total deltas),
       per second, by reason; samples stored per second; scheduler lag p50/p99
       interpolated within the buckets of the ntspool_scheduler_lag_seconds
-      histogram delta (as Prometheus' histogram_quantile does).
+      histogram delta (as Prometheus' histogram_quantile does); database
+      batches and their p50/p99 (ntspool_db_batch_seconds) likewise.
       Prints "key=value" lines for the shell, then a human line.
 """
 import re
@@ -39,6 +40,18 @@ def quantile(q, buckets):
     return lo
 
 
+def buckets(a, b, metric):
+    """The delta of a histogram's buckets: [(upper bound, cumulative count)]."""
+    bk = []
+    for (name, labels), v in b.items():
+        if name == metric:
+            le = re.search(r'le="([^"]*)"', labels).group(1)
+            ub = float("inf") if le == "+Inf" else float(le)
+            bk.append((ub, v - a.get((name, labels), 0.0)))
+    bk.sort()
+    return bk
+
+
 def probes(before, after, seconds):
     a, b = parse(before), parse(after)
     total, reasons = 0.0, {}
@@ -48,13 +61,8 @@ def probes(before, after, seconds):
             total += d
             r = re.search(r'reason="([^"]*)"', labels).group(1)
             reasons[r] = reasons.get(r, 0) + d
-    bk = []
-    for (name, labels), v in b.items():
-        if name == "ntspool_scheduler_lag_seconds_bucket":
-            le = re.search(r'le="([^"]*)"', labels).group(1)
-            ub = float("inf") if le == "+Inf" else float(le)
-            bk.append((ub, v - a.get((name, labels), 0.0)))
-    bk.sort()
+    bk = buckets(a, b, "ntspool_scheduler_lag_seconds_bucket")
+    db = buckets(a, b, "ntspool_db_batch_seconds_bucket")
     stored = b.get(("ntspool_samples_stored_total", ""), 0) - a.get(
         ("ntspool_samples_stored_total", ""), 0)
     dropped = b.get(("ntspool_samples_dropped_total", ""), 0) - a.get(
@@ -67,6 +75,10 @@ def probes(before, after, seconds):
     print(f"dropped={int(dropped)}")
     print(f"lag_p50_ms={p50 * 1000:.2f}")
     print(f"lag_p99_ms={p99 * 1000:.2f}")
+    nb = db[-1][1] if db else 0
+    print(f"batches={int(nb)}")
+    print(f"batch_p50_ms={quantile(0.5, db) * 1000 if nb else 0:.2f}")
+    print(f"batch_p99_ms={quantile(0.99, db) * 1000 if nb else 0:.2f}")
     print("reasons=" + ",".join(f"{k}:{int(v)}" for k, v in sorted(reasons.items())))
 
 

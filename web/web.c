@@ -469,62 +469,14 @@ parse_id(const char *s, int64_t *id)
     return n;
 }
 
+/* The routes that read the database, in one read transaction (db.h):
+   r is answered, or waiting, when this returns. */
 static void
-dispatch(struct evhttp_request *req, void *arg)
+route(struct web_req *r, const char *path)
 {
-    struct web *w = arg;
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-    struct web_req *r = calloc(1, sizeof(*r));
     static const char api[] = "/api/v1/time-sources";
     static const char scores[] = "/scores/";
 
-    if (!r) {
-        evhttp_send_error(req, 500, NULL);
-        return;
-    }
-    r->w = w;
-    r->req = req;
-    r->user = -1;
-    r->now = (int64_t)time(NULL);
-    r->method = evhttp_request_get_command(req);
-    if (r->method == EVHTTP_REQ_HEAD)
-        r->method = EVHTTP_REQ_GET;
-    if (!path || !*path)
-        path = "/";
-    if (strcmp(path, "/monitoring/submit") != 0 &&
-        evbuffer_get_length(evhttp_request_get_input_buffer(req)) > WEB_MAX_BODY) {
-        /* evhttp's own cap is the submit route's (MONWIRE_MAX_BODY). */
-        r->route = METRICS_ROUTE_OTHER;
-        web_reply_error(r, 413, "too_large", "the body is over %d bytes", WEB_MAX_BODY);
-        return;
-    }
-    if (strcmp(path, "/monitoring/get_work") == 0) {
-        r->route = METRICS_ROUTE_GET_WORK;
-        monapi_get_work(r);
-        return;
-    }
-    if (strcmp(path, "/monitoring/submit") == 0) {
-        r->route = METRICS_ROUTE_SUBMIT;
-        monapi_submit(r);
-        return;
-    }
-    if (strcmp(path, "/healthz") == 0) {
-        r->route = METRICS_ROUTE_HEALTHZ;
-        if (r->method != EVHTTP_REQ_GET)
-            web_reply_error(r, 405, "method_not_allowed", "use GET");
-        else
-            healthz(r);
-        return;
-    }
-    if (strcmp(path, "/metrics") == 0) {
-        r->route = METRICS_ROUTE_METRICS;
-        if (r->method != EVHTTP_REQ_GET)
-            web_reply_error(r, 405, "method_not_allowed", "use GET");
-        else
-            metrics_page(r);
-        return;
-    }
     if (strncmp(path, api, sizeof(api) - 1) == 0) {
         const char *rest = path + sizeof(api) - 1;
         int64_t id;
@@ -566,6 +518,71 @@ dispatch(struct evhttp_request *req, void *arg)
     }
     r->route = METRICS_ROUTE_OTHER;
     web_reply_error(r, 404, "not_found", "no such path");
+}
+
+static void
+dispatch(struct evhttp_request *req, void *arg)
+{
+    struct web *w = arg;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    struct web_req *r = calloc(1, sizeof(*r));
+
+    if (!r) {
+        evhttp_send_error(req, 500, NULL);
+        return;
+    }
+    r->w = w;
+    r->req = req;
+    r->user = -1;
+    r->now = (int64_t)time(NULL);
+    r->method = evhttp_request_get_command(req);
+    if (r->method == EVHTTP_REQ_HEAD)
+        r->method = EVHTTP_REQ_GET;
+    if (!path || !*path)
+        path = "/";
+    if (strcmp(path, "/monitoring/submit") != 0 &&
+        evbuffer_get_length(evhttp_request_get_input_buffer(req)) > WEB_MAX_BODY) {
+        /* evhttp's own cap is the submit route's (MONWIRE_MAX_BODY). */
+        r->route = METRICS_ROUTE_OTHER;
+        web_reply_error(r, 413, "too_large", "the body is over %d bytes", WEB_MAX_BODY);
+        return;
+    }
+    /* The monitor API writes (submit): outside the read transaction. */
+    if (strcmp(path, "/monitoring/get_work") == 0) {
+        r->route = METRICS_ROUTE_GET_WORK;
+        monapi_get_work(r);
+        return;
+    }
+    if (strcmp(path, "/monitoring/submit") == 0) {
+        r->route = METRICS_ROUTE_SUBMIT;
+        monapi_submit(r);
+        return;
+    }
+    if (strcmp(path, "/healthz") == 0) {
+        r->route = METRICS_ROUTE_HEALTHZ;
+        if (r->method != EVHTTP_REQ_GET)
+            web_reply_error(r, 405, "method_not_allowed", "use GET");
+        else
+            healthz(r);
+        return;
+    }
+    if (strcmp(path, "/metrics") == 0) {
+        r->route = METRICS_ROUTE_METRICS;
+        if (r->method != EVHTTP_REQ_GET)
+            web_reply_error(r, 405, "method_not_allowed", "use GET");
+        else
+            metrics_page(r);
+        return;
+    }
+    /* One read transaction for the whole handler rather than one per
+       query; it ends before the loop runs anything else. */
+    if (db_read_begin(w->p.db) != 0) {
+        web_reply_error(r, 500, "internal", "database error");
+        return;
+    }
+    route(r, path);
+    db_read_end(w->p.db);
 }
 
 struct web *

@@ -540,6 +540,46 @@ count_entries(const char *dir)
 
 /* What db_secret_load accepts: a private regular file of ours, not through
    a symlink; the creation leaves nothing else behind. */
+/* db_read_begin/end: reads and the writes of a request in one transaction;
+   db_begin ends it; nothing is joined when a transaction is open. */
+static void
+test_read_tx(void)
+{
+    struct fixture f;
+    struct db_source s;
+    unsigned char h[DB_HASH_LEN];
+    int64_t tok, user, id;
+
+    if (fixture(&f, "read.db") < 0)
+        return;
+    CHECK_INT(db_hash("tok", h), 0);
+    CHECK_INT(db_api_token_add(f.db, f.user, "t", h, 1000, &tok), 0);
+    CHECK_INT(db_read_begin(f.db), 0);
+    CHECK_INT(db_read_begin(f.db), 0); /* joins nothing */
+    CHECK_INT(db_source_get(f.db, f.src.id, &s), 1);
+    /* A write inside (last_used) and a savepoint-wrapped write. */
+    CHECK_INT(db_api_token_user(f.db, h, 5000, &user), 1);
+    CHECK_INT(db_source_add(f.db, f.user, "b.example.org", 4460, 5000, &s), 0);
+    CHECK_INT(db_read_end(f.db), 0);
+    CHECK_INT(db_read_end(f.db), 0); /* harmless */
+    CHECK_INT(db_source_find(f.db, "b.example.org", 4460, &s), 1);
+    /* db_begin inside a read transaction ends it first. */
+    CHECK_INT(db_read_begin(f.db), 0);
+    CHECK_INT(db_begin(f.db), 0);
+    CHECK_INT(db_source_add(f.db, f.user, "c.example.org", 4460, 5000, &s), 0);
+    CHECK_INT(db_commit(f.db), 0);
+    CHECK_INT(db_read_end(f.db), 0);
+    CHECK_INT(db_source_find(f.db, "c.example.org", 4460, &s), 1);
+    /* Inside a write transaction: nothing joined, the commit stays the caller's. */
+    CHECK_INT(db_begin(f.db), 0);
+    CHECK_INT(db_read_begin(f.db), 0);
+    CHECK_INT(db_user_add(f.db, "x@example.org", "x", false, 1, &id), 0);
+    CHECK_INT(db_read_end(f.db), 0);
+    CHECK_INT(db_rollback(f.db), 0);
+    CHECK_INT(db_user_add(f.db, "x@example.org", "x", false, 1, &id), 0);
+    db_close(f.db);
+}
+
 static void
 test_secret_files(void)
 {
@@ -2308,6 +2348,7 @@ main(int argc, char **argv)
     make_tmpdir();
     test_migrations();
     test_accounts();
+    test_read_tx();
     test_tokens();
     test_json_roundtrip();
     test_json_oom();

@@ -1,0 +1,201 @@
+/* test_jsonw.c - the JSON writer (web/jsonw.h): strings byte for byte as
+ * jansson's compact ASCII dump writes them, numbers that jansson parses back
+ * to the value rounded to the stated decimals, and whole documents that
+ * jansson parses.  Randomised: prints its seed, -s SEED repeats a run. */
+#include "web/jsonw.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <jansson.h>
+
+#include "check.h"
+
+/* What w wrote, as a malloc'd C string (the buffer drained). */
+static char *
+take(struct evbuffer *b)
+{
+    size_t n = evbuffer_get_length(b);
+    char *s = malloc(n + 1);
+
+    if (!s)
+        abort();
+    evbuffer_remove(b, s, n);
+    s[n] = '\0';
+    return s;
+}
+
+static void
+check_str_same(struct evbuffer *b, const char *s)
+{
+    struct jsonw w = {b, false};
+    json_t *j = json_string(s);
+    char *want = j ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    char *got;
+
+    jsonw_str(&w, s);
+    got = take(b);
+    CHECK(!w.failed);
+    CHECK(want != NULL);
+    if (want)
+        CHECK_STR(got, want);
+    free(want);
+    free(got);
+    json_decref(j);
+}
+
+static void
+test_strings(struct evbuffer *b)
+{
+    static const char *const cases[] = {
+        "", "plain", "a\"b", "back\\slash", "tab\tnl\nret\rff\fbs\b", "\x01\x1f\x7f",
+        "/slash/", "caf\xc3\xa9", "\xe2\x82\xac euro", "\xf0\x9f\x98\x80 emoji",
+        "\xef\xbf\xbf", "\xe2\x80\xa8 line sep", "mixed \"\xc3\xa9\"\n\\",
+    };
+    struct jsonw w = {b, false};
+    char *got;
+    json_t *j;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        check_str_same(b, cases[i]);
+    /* Invalid UTF-8: U+FFFD per bad byte, and still JSON. */
+    jsonw_str(&w, "a\xff" "b\xc3" "\xed\xa0\x80");
+    got = take(b);
+    CHECK_STR(got, "\"a\\uFFFDb\\uFFFD\\uFFFD\\uFFFD\\uFFFD\"");
+    j = json_loads(got, JSON_DECODE_ANY, NULL);
+    CHECK(j && json_is_string(j));
+    json_decref(j);
+    free(got);
+    jsonw_str(&w, NULL);
+    got = take(b);
+    CHECK_STR(got, "null");
+    free(got);
+}
+
+static void
+check_fixed(double v, int d, const char *want)
+{
+    char buf[JSONW_NUM_MAX];
+
+    jsonw_format_fixed(buf, v, d);
+    CHECK_STR(buf, want);
+}
+
+static void
+test_numbers(struct evbuffer *b, unsigned seed)
+{
+    struct jsonw w = {b, false};
+    char *got;
+
+    check_fixed(0, 6, "0");
+    check_fixed(-0.0, 6, "0");
+    check_fixed(19, 6, "19");
+    check_fixed(-20, 6, "-20");
+    check_fixed(19.5, 6, "19.5");
+    check_fixed(-0.0000004, 6, "0");
+    check_fixed(-0.0000006, 6, "-0.000001");
+    check_fixed(0.000123456789, 9, "0.000123457");
+    check_fixed(-1.5e-9, 9, "-0.000000002");
+    check_fixed(1234.56789, 3, "1234.568");
+    check_fixed(2.5, 0, "3");
+    check_fixed(NAN, 6, "null");
+    check_fixed(INFINITY, 6, "null");
+    check_fixed(1e300, 6, "1.0000000000000001e+300");
+    jsonw_int(&w, 0);
+    jsonw_raw(&w, ",");
+    jsonw_int(&w, -9223372036854775807LL - 1);
+    jsonw_raw(&w, ",");
+    jsonw_int(&w, 1772323200);
+    jsonw_raw(&w, ",");
+    jsonw_bool(&w, true);
+    got = take(b);
+    CHECK_STR(got, "0,-9223372036854775808,1772323200,true");
+    free(got);
+
+    /* Random values of the ranges the API writes: jansson reads back the
+       value rounded to d decimals. */
+    srand(seed);
+    for (int i = 0; i < 20000; i++) {
+        int d = rand() % (JSONW_DECIMALS_MAX + 1);
+        double mag = pow(10, rand() % 14 - 9);
+        double v = ((double)rand() / RAND_MAX - 0.5) * 2 * mag;
+        char buf[JSONW_NUM_MAX], ref[64];
+        json_t *j;
+        double x, r;
+
+        jsonw_format_fixed(buf, v, d);
+        j = json_loads(buf, JSON_DECODE_ANY, NULL);
+        CHECK(j && json_is_number(j));
+        x = j ? json_number_value(j) : NAN;
+        json_decref(j);
+        snprintf(ref, sizeof(ref), "%.*f", d, v);
+        r = strtod(ref, NULL);
+        /* Equal to printf's rounding but for a tie within an ulp. */
+        if (fabs(x - r) > fabs(v) * 1e-15 + 1e-300 &&
+            fabs(fabs(v * pow(10, d) - trunc(v * pow(10, d))) - 0.5) > 1e-6) {
+            CHECK(x == r);
+            fprintf(stderr, "v=%.17g d=%d got %s want %s\n", v, d, buf, ref);
+        }
+        CHECK(fabs(x - v) <= 0.5 / pow(10, d) * (1 + 1e-9) + fabs(v) * 1e-15);
+    }
+}
+
+/* A document like compat.c's, parsed back by jansson. */
+static void
+test_document(struct evbuffer *b)
+{
+    struct jsonw w = {b, false};
+    char *got;
+    json_t *j, *h;
+    json_error_t e;
+
+    jsonw_raw(&w, "{\"history\":[");
+    for (int i = 0; i < 3; i++) {
+        jsonw_raw(&w, i ? ",{\"ts\":" : "{\"ts\":");
+        jsonw_int(&w, 1772323200 + i);
+        jsonw_raw(&w, ",\"offset\":");
+        jsonw_fixed(&w, i == 1 ? NAN : -0.000012345 * i, 9);
+        jsonw_raw(&w, ",\"kind\":");
+        jsonw_str(&w, "nts-v4");
+        jsonw_raw(&w, "}");
+    }
+    jsonw_raw(&w, "]}");
+    got = take(b);
+    CHECK(!w.failed);
+    j = json_loads(got, 0, &e);
+    CHECK(j != NULL);
+    h = json_object_get(j, "history");
+    CHECK_INT(json_array_size(h), 3);
+    CHECK(json_is_null(json_object_get(json_array_get(h, 1), "offset")));
+    CHECK(fabs(json_number_value(json_object_get(json_array_get(h, 2), "offset")) +
+               0.00002469) < 1e-15);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(h, 0), "kind")), "nts-v4");
+    json_decref(j);
+    free(got);
+}
+
+int
+main(int argc, char **argv)
+{
+    unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+    struct evbuffer *b = evbuffer_new();
+    int opt;
+
+    while ((opt = getopt(argc, argv, "s:")) != -1)
+        if (opt == 's')
+            seed = (unsigned)strtoul(optarg, NULL, 10);
+    if (!b)
+        return 1;
+    fprintf(stderr, "test_jsonw: seed %u\n", seed);
+    test_strings(b);
+    test_numbers(b, seed);
+    test_document(b);
+    evbuffer_free(b);
+    printf("test_jsonw ... %s (%d checks)\n", check_failed ? "FAIL" : "PASS", check_count);
+    return check_failed ? 1 : 0;
+}

@@ -1,0 +1,55 @@
+/* jsonw.h - JSON text appended straight to an evbuffer, for the hot
+ * replies (a page of history rows) where building a jansson tree per row
+ * costs more than the query.  The caller writes the structure (braces,
+ * keys, commas) and these calls write the values.
+ *
+ * The output is what web_reply_json (json_dumps with JSON_COMPACT |
+ * JSON_ENSURE_ASCII) would write for the same keys in the same order,
+ * except for reals: jansson writes %.17g ("19.0", "0.00012345678901234567"),
+ * jsonw_fixed writes the value rounded to a stated number of decimals with
+ * the trailing zeros dropped ("19", "0.000123457").  Numbers never depend on
+ * the locale (integer arithmetic; the %.17g fallback has its decimal mark
+ * checked).
+ *
+ * Errors are sticky: a failed append (out of memory) sets w->failed, later
+ * calls do nothing, and the caller checks w->failed once at the end. */
+#ifndef NTSPOOL_WEB_JSONW_H
+#define NTSPOOL_WEB_JSONW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct evbuffer;
+
+struct jsonw {
+    struct evbuffer *b; /* borrowed */
+    bool failed;
+};
+
+#define JSONW_NUM_MAX     40 /* bytes of a formatted number, NUL included */
+#define JSONW_DECIMALS_MAX 9
+
+/* Literal JSON text (structure and keys the caller knows are plain ASCII
+   without quotes to escape), e.g. ",\"ts\":". */
+void jsonw_raw(struct jsonw *w, const char *text);
+
+/* s as a JSON string: quoted; '"', '\\' and control characters escaped as
+   jansson does (\b \f \n \r \t, else \u00XX); every character beyond ASCII
+   as \uXXXX (a surrogate pair above U+FFFF).  A byte that is not part of
+   valid UTF-8 (overlong, surrogate, beyond U+10FFFF, truncated) becomes
+   \uFFFD. NULL writes null. */
+void jsonw_str(struct jsonw *w, const char *s);
+
+void jsonw_int(struct jsonw *w, int64_t v);
+void jsonw_bool(struct jsonw *w, bool v);
+
+/* v rounded to `decimals` (0..JSONW_DECIMALS_MAX) decimals, trailing zeros
+   and a trailing point dropped, no "-0"; null when v is not finite.
+   Values whose scaled magnitude reaches 2^53 fall back to %.17g (exact). */
+void jsonw_fixed(struct jsonw *w, double v, int decimals);
+
+/* The text jsonw_fixed writes, into buf (JSONW_NUM_MAX bytes); its length. */
+size_t jsonw_format_fixed(char buf[JSONW_NUM_MAX], double v, int decimals);
+
+#endif
