@@ -71,4 +71,9 @@ int web_token_new(char out[WEB_TOKEN_LEN + 1], const char *prefix);
    0 valid, -1 not. */
 int web_host_normalize(const char *in, char *out, size_t outlen);
 
+/* The e-mail rule of accounts (user-add and the register form): 3 to
+   DB_EMAIL_MAX - 1 bytes of UTF-8 text without controls, exactly one '@'
+   with something on both sides, no blank, quote or angle bracket. */
+bool web_email_ok(const char *e);
+
 #endif
