@@ -10,8 +10,11 @@
  * whether or not the account exists, and costs the same (an unknown e-mail,
  * or an account without a password, is verified against a dummy hash).
  * Failures slow down further attempts per account and per client address
- * (web/throttle.c): past THROTTLE_FREE failures an attempt before its time
- * is answered 429 with Retry-After, without hashing anything.  A blocked
+ * (web/throttle.c): past THROTTLE_FREE_ACCOUNT failures of an account, or
+ * THROTTLE_FREE_ADDRESS of an address, an attempt before its time is
+ * answered 429 with Retry-After, without hashing anything.  A success
+ * clears the account's count, not the address's (else one's own account
+ * would reset the count between guesses at others).  A blocked
  * account is told so only after its password was right.  Registration
  * cannot hide that an address is taken (there is no mail confirmation), so
  * a refused registration counts as a failure of the client's address.
@@ -177,8 +180,8 @@ static int
 throttled(struct web_req *r, uint64_t k_email, uint64_t k_addr)
 {
     double now = mono();
-    int a = throttle_wait(r->w->throttle, k_email, now);
-    int b = throttle_wait(r->w->throttle, k_addr, now);
+    int a = k_email ? throttle_wait(r->w->throttle_acct, k_email, now) : 0;
+    int b = throttle_wait(r->w->throttle_addr, k_addr, now);
 
     return a > b ? a : b;
 }
@@ -189,8 +192,8 @@ failed(struct web_req *r, uint64_t k_email, uint64_t k_addr)
     double now = mono();
 
     if (k_email)
-        throttle_fail(r->w->throttle, k_email, now);
-    throttle_fail(r->w->throttle, k_addr, now);
+        throttle_fail(r->w->throttle_acct, k_email, now);
+    throttle_fail(r->w->throttle_addr, k_addr, now);
 }
 
 /* Password rules; NULL when fine, else the message. */
@@ -255,7 +258,7 @@ on_hashed(void *arg, int ok, const char *encoded)
             form_page(r, W_LOGIN, 403, "error",
                       "This account is blocked. Ask the pool's operators why.", p->email);
         } else {
-            throttle_clear(r->w->throttle, p->k_email);
+            throttle_clear(r->w->throttle_acct, p->k_email);
             log_info("http: login of user %lld", (long long)u.id);
             logged_in(r, u.id);
         }
@@ -284,7 +287,7 @@ on_hashed(void *arg, int ok, const char *encoded)
                       "for its first password.",
                       p->email);
         } else {
-            throttle_clear(r->w->throttle, p->k_email);
+            throttle_clear(r->w->throttle_acct, p->k_email);
             log_info("http: user %lld set its first password", (long long)p->user);
             logged_in(r, p->user);
         }

@@ -86,7 +86,7 @@ session_load(struct web_req *r)
     char v[ID_BYTES * 2 + 2];
     struct db_session s;
     struct db_user u;
-    int64_t exp;
+    int64_t exp, touch;
     int rc;
 
     if (r->sess.on)
@@ -106,7 +106,12 @@ session_load(struct web_req *r)
     if (rc <= 0 || u.blocked)
         return rc < 0 ? -1 : 0;
     exp = new_expiry(r, s.created);
-    if (exp - s.expires >= SESSION_TOUCH || exp < s.expires) {
+    /* At most once a minute; more often only with a short session_idle,
+       where a minute would be most of it. */
+    touch = r->w->p.cfg->session_idle / 4;
+    if (touch > SESSION_TOUCH)
+        touch = SESSION_TOUCH;
+    if (exp - s.expires >= touch || exp < s.expires) {
         if (db_session_touch(r->w->p.db, r->sess.id_hash, exp) != 0)
             return -1;
         s.expires = exp;

@@ -17,15 +17,20 @@ struct slot {
 };
 
 struct throttle {
+    int free;
     struct slot s[THROTTLE_SLOTS];
 };
 
 _Static_assert((THROTTLE_SLOTS & (THROTTLE_SLOTS - 1)) == 0, "a power of two");
 
 struct throttle *
-throttle_new(void)
+throttle_new(int free_failures)
 {
-    return calloc(1, sizeof(struct throttle));
+    struct throttle *t = calloc(1, sizeof(struct throttle));
+
+    if (t)
+        t->free = free_failures > 0 ? free_failures : 0;
+    return t;
 }
 
 void
@@ -68,13 +73,15 @@ find(struct throttle *t, uint64_t key, double now, bool make)
 }
 
 static double
-delay_of(int failures)
+delay_of(const struct throttle *t, int failures)
 {
-    if (failures < THROTTLE_FREE)
+    double d;
+
+    if (failures < t->free)
         return 0;
-    if (failures - THROTTLE_FREE >= 9) /* 2^9 > THROTTLE_MAX_WAIT */
+    if (failures - t->free >= 9) /* 2^9 > THROTTLE_MAX_WAIT */
         return THROTTLE_MAX_WAIT;
-    double d = (double)(1u << (failures - THROTTLE_FREE));
+    d = (double)(1u << (failures - t->free));
     return d > THROTTLE_MAX_WAIT ? THROTTLE_MAX_WAIT : d;
 }
 
@@ -86,7 +93,7 @@ throttle_wait(struct throttle *t, uint64_t key, double now)
 
     if (!e || forgotten(e, now))
         return 0;
-    left = e->last + delay_of(e->failures) - now;
+    left = e->last + delay_of(t, e->failures) - now;
     return left > 0 ? (int)ceil(left) : 0;
 }
 

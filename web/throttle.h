@@ -2,9 +2,9 @@
  * key (the caller hashes an account's e-mail or a client address into a
  * 64-bit key), in a fixed table in memory.
  *
- * The first THROTTLE_FREE failures cost nothing; after them each further
- * attempt must wait 2^(failures - THROTTLE_FREE) s after the latest failure,
- * at most THROTTLE_MAX_WAIT s.  A key with no failure for THROTTLE_FORGET s
+ * The first `free` failures of a key (a table's setting) cost nothing; after
+ * them each further attempt must wait 2^(failures - free) s after the latest
+ * failure, at most THROTTLE_MAX_WAIT s.  A key with no failure for THROTTLE_FORGET s
  * is forgotten.  The table has a fixed number of slots; a new key takes the
  * stalest of the few slots it may use, so memory is bounded whatever the
  * number of keys (a flood of keys can evict an entry: the per-address key
@@ -15,15 +15,17 @@
 
 #include <stdint.h>
 
-#define THROTTLE_FREE     5      /* failures before any wait */
+#define THROTTLE_FREE_ACCOUNT 5  /* failures per account before any wait */
+#define THROTTLE_FREE_ADDRESS 25 /* per client address: several people may share one */
 #define THROTTLE_MAX_WAIT 300    /* s */
 #define THROTTLE_FORGET   900    /* s after the latest failure */
 #define THROTTLE_SLOTS    4096   /* power of two */
 
 struct throttle;
 
-/* A table of THROTTLE_SLOTS entries; NULL when out of memory. */
-struct throttle *throttle_new(void);
+/* A table of THROTTLE_SLOTS entries whose keys have free_failures free
+   failures; NULL when out of memory. */
+struct throttle *throttle_new(int free_failures);
 void throttle_free(struct throttle *t);
 
 /* Seconds (rounded up) before an attempt with key is allowed: 0 now. */

@@ -619,8 +619,9 @@ web_new(const struct web_params *p, char *err, size_t errlen)
     w->p = *p;
     w->rate = calloc(RATE_SLOTS, sizeof(*w->rate));
     w->http = evhttp_new(p->base);
-    w->throttle = throttle_new();
-    if (!w->rate || !w->http || !w->throttle) {
+    w->throttle_acct = throttle_new(THROTTLE_FREE_ACCOUNT);
+    w->throttle_addr = throttle_new(THROTTLE_FREE_ADDRESS);
+    if (!w->rate || !w->http || !w->throttle_acct || !w->throttle_addr) {
         snprintf(err, errlen, "out of memory");
         web_free(w);
         return NULL;
@@ -668,7 +669,8 @@ web_free(struct web *w)
     }
     /* The waiting requests cancelled their hashing jobs above. */
     pwhash_free(w->pwhash);
-    throttle_free(w->throttle);
+    throttle_free(w->throttle_acct);
+    throttle_free(w->throttle_addr);
     if (w->http)
         evhttp_free(w->http);
     free(w->rate);

@@ -30,7 +30,8 @@ struct web {
     bool allow_private;
     struct web_req *waiting; /* requests answered later (DNS), for web_free */
     struct pwhash *pwhash;   /* password hashing off the loop (account.c) */
-    struct throttle *throttle; /* failed logins per account and address */
+    struct throttle *throttle_acct; /* failed logins per account (account.c) */
+    struct throttle *throttle_addr; /* and per client address */
     bool secure_cookies;     /* public_url is https: cookies get Secure */
 };
 
@@ -113,7 +114,8 @@ void compat_scores(struct web_req *r, const char *host, const char *what);
    the login, whichever comes first.  The cookie is HttpOnly, SameSite=Lax,
    Path=/, and Secure when public_url is https. */
 #define SESSION_COOKIE "ntspool_session"
-#define SESSION_TOUCH  60 /* s: the expiry is written at most this often */
+#define SESSION_TOUCH  60 /* s: the expiry is written at most this often (or
+                             session_idle / 4 when that is shorter) */
 
 /* Look for the request's session: 1 and r->sess / r->user filled, 0 none
    (no cookie, unknown, expired, or the user blocked), -1 database error

@@ -171,13 +171,13 @@ test_small(void)
 static void
 test_throttle(void)
 {
-    struct throttle *t = throttle_new();
+    struct throttle *t = throttle_new(THROTTLE_FREE_ACCOUNT);
     double now = 1000;
 
     CHECK(t != NULL);
     if (!t)
         return;
-    for (int i = 0; i < THROTTLE_FREE; i++) {
+    for (int i = 0; i < THROTTLE_FREE_ACCOUNT; i++) {
         CHECK_INT(throttle_wait(t, 42, now), 0);
         throttle_fail(t, 42, now);
     }
@@ -196,7 +196,7 @@ test_throttle(void)
     throttle_fail(t, 42, now + 2 + THROTTLE_FORGET);
     CHECK_INT(throttle_wait(t, 42, now + 2 + THROTTLE_FORGET), 0);
     /* A success clears the key. */
-    for (int i = 0; i < THROTTLE_FREE + 2; i++)
+    for (int i = 0; i < THROTTLE_FREE_ACCOUNT + 2; i++)
         throttle_fail(t, 9, now);
     CHECK(throttle_wait(t, 9, now) > 0);
     throttle_clear(t, 9);
