@@ -166,8 +166,10 @@ page_form(struct web_req *r, struct evkeyvalq *q)
         page_error(r, 413, "The form is too large.");
         return -1;
     }
-    if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0 ||
-        (ct[33] != '\0' && ct[33] != ';')) {
+    /* An empty body is an empty form whatever its type, so a POST without
+       fields meets the CSRF check (403) rather than a 400. */
+    if (len > 0 && (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0 ||
+                    (ct[33] != '\0' && ct[33] != ';'))) {
         page_error(r, 400, "A form (application/x-www-form-urlencoded) is expected.");
         return -1;
     }
