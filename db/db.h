@@ -289,6 +289,7 @@ int db_monitor_auth(struct db *db, const char *key, int64_t now, struct db_monit
    status.  1/0/-1. */
 int db_monitor_by_name(struct db *db, const char *name, struct db_monitor *out);
 int db_monitor_get(struct db *db, int64_t id, struct db_monitor *out);
+/* Set the status of monitor id: 1 done, 0 no such monitor, -1 error. */
 int db_monitor_set_status(struct db *db, int64_t id, enum db_monitor_status st);
 int db_monitors_list(struct db *db, struct db_monitor **out, size_t *n);
 const char *db_monitor_status_str(enum db_monitor_status st);

@@ -270,7 +270,7 @@ act(struct web_req *r, const char *what, int64_t id)
         if (rc == 1 && strcmp(m.name, BUILTIN_MONITOR) == 0)
             rc = 0; /* the service's own: stop it with [monitor] builtin = no */
         if (rc == 1)
-            rc = db_monitor_set_status(r->w->p.db, id, DB_MONITOR_REVOKED) == 0 ? 1 : -1;
+            rc = db_monitor_set_status(r->w->p.db, id, DB_MONITOR_REVOKED);
     } else {
         if (id == r->user)
             rc = 0; /* not oneself: an admin locked out by mistake needs the shell */
