@@ -1,5 +1,6 @@
 /* web.h - ntspoold's HTTP server on libevent's evhttp: the JSON API, the
- * NTP-pool-compatible score history, /metrics and /healthz (PRODUCT.md).
+ * NTP-pool-compatible score history, /metrics, /healthz and the web pages
+ * with accounts and sessions (PRODUCT.md; page.c for the pages).
  *
  * web/ sits on top of db/ and the service: it reads and writes through db_
  * calls and tells the service about added, rekeyed and deleted sources
