@@ -10,7 +10,7 @@ LDFLAGS ?=
 BUILD   ?= build
 BIN     ?= bin
 
-PKGS := openssl libevent libevent_openssl jansson sqlite3 libcurl inih
+PKGS := openssl libevent libevent_openssl jansson sqlite3 libcurl inih libargon2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 ifeq ($(PKG_LIBS),)

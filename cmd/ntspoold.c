@@ -192,16 +192,6 @@ open_db(const struct config *c)
 
 /* ---- administration commands ---------------------------------------------------- */
 
-static bool
-email_ok(const char *e)
-{
-    const char *at = strchr(e, '@');
-    size_t n = strlen(e);
-
-    return n >= 3 && n < DB_EMAIL_MAX && at && at != e && at[1] && !strchr(at + 1, '@') &&
-           util_utf8_valid(e, n, true) && !strpbrk(e, " \t<>\"'");
-}
-
 static int
 new_api_token(struct db *db, int64_t user, const char *name, int64_t now)
 {
@@ -239,7 +229,7 @@ admin(const struct config *c, int argc, char **argv)
             else
                 email = "";
         }
-        if (!email || !email_ok(email)) {
+        if (!email || !web_email_ok(email)) {
             log_err("user-add: give one e-mail address (and optionally --admin)");
             return EXIT_CONFIG;
         }
@@ -259,7 +249,7 @@ admin(const struct config *c, int argc, char **argv)
             rc = 1;
         }
     } else if (strcmp(cmd, "token-add") == 0) {
-        if (argc != 3 || !email_ok(argv[1]) || !*argv[2] || strlen(argv[2]) >= DB_NAME_MAX ||
+        if (argc != 3 || !web_email_ok(argv[1]) || !*argv[2] || strlen(argv[2]) >= DB_NAME_MAX ||
             !util_utf8_valid(argv[2], strlen(argv[2]), true)) {
             log_err("token-add: give an e-mail address and a token name (1..%d bytes)",
                     DB_NAME_MAX - 1);

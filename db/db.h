@@ -33,7 +33,7 @@
 
 struct db; /* opaque */
 
-#define DB_SCHEMA_VERSION  4  /* the version this program writes */
+#define DB_SCHEMA_VERSION  5  /* the version this program writes */
 #define DB_RETENTION_DAYS  15 /* default raw-sample retention */
 #define DB_DETAIL_EPOCH    (7 * 86400) /* s: the shared part of results is stored
                                           once per epoch of sample time; retention
@@ -162,6 +162,7 @@ struct db_user {
     char email[DB_EMAIL_MAX];
     char password_hash[DB_PWHASH_MAX]; /* the KDF's encoded output (web/ makes it) */
     bool is_admin;
+    bool blocked; /* an administrator blocked the account (no login, no tokens) */
     int64_t created;
 };
 
@@ -172,6 +173,14 @@ int db_user_get(struct db *db, int64_t id, struct db_user *out);             /* 
 int db_user_by_email(struct db *db, const char *email, struct db_user *out); /* 1/0/-1 */
 /* All users, ordered by id: *out is a malloc'd array the caller frees. */
 int db_users_list(struct db *db, struct db_user **out, size_t *n);
+/* Replace the password hash of user id.  With only_if_empty, only an account
+   that has none yet (made by `ntspoold user-add`) takes it.  1 set, 0 no such
+   user (or it has a password and only_if_empty), -1 error. */
+int db_user_set_password(struct db *db, int64_t id, const char *password_hash,
+                         bool only_if_empty);
+/* Block or unblock user id; blocking also deletes every session of the user.
+   1 done, 0 no such user, -1 error. */
+int db_user_set_blocked(struct db *db, int64_t id, bool blocked);
 
 struct db_session {
     int64_t user;
@@ -182,20 +191,39 @@ struct db_session {
 /* Sessions are keyed by the hash of the cookie value, never the value. */
 int db_session_add(struct db *db, const unsigned char id_hash[DB_HASH_LEN], int64_t user,
                    const char *csrf, int64_t now, int64_t expires);
-/* 1 and *out when a session exists and has not expired at now. */
+/* 1 and *out when a session exists, has not expired at now and its user is
+   not blocked. */
 int db_session_get(struct db *db, const unsigned char id_hash[DB_HASH_LEN], int64_t now,
                    struct db_session *out);
+/* Move the expiry of a session (idle timeout extended on use; the caller
+   writes at most about once a minute).  0 / -1. */
+int db_session_touch(struct db *db, const unsigned char id_hash[DB_HASH_LEN],
+                     int64_t expires);
 int db_session_delete(struct db *db, const unsigned char id_hash[DB_HASH_LEN]);
+/* Delete every session of user (log out everywhere).  0 / -1. */
+int db_sessions_delete_user(struct db *db, int64_t user);
 /* Delete expired sessions; returns how many, or -1. */
 int db_sessions_expire(struct db *db, int64_t now);
 
 int db_api_token_add(struct db *db, int64_t user, const char *name,
                      const unsigned char hash[DB_HASH_LEN], int64_t now, int64_t *id);
-/* 1 and *user when the token hash is known (last_used set to now when it is
-   DB_TOUCH_INTERVAL or more behind). */
+/* 1 and *user when the token hash is known and its user is not blocked
+   (last_used set to now when it is DB_TOUCH_INTERVAL or more behind). */
 int db_api_token_user(struct db *db, const unsigned char hash[DB_HASH_LEN], int64_t now,
                       int64_t *user);
 int db_api_token_delete(struct db *db, int64_t id, int64_t user); /* 1/0/-1 */
+
+/* An API token as its owner's account page lists it (never the token). */
+struct db_api_token {
+    int64_t id;
+    char name[DB_NAME_MAX];
+    int64_t created;
+    int64_t last_used; /* 0 never */
+};
+/* The tokens of user, ordered by id: *out malloc'd (NULL when none), caller
+   frees.  0 / -1. */
+int db_api_tokens_of_user(struct db *db, int64_t user, struct db_api_token **out,
+                          size_t *n);
 
 /* ---- time sources --------------------------------------------------------------- */
 
@@ -275,6 +303,7 @@ int db_monitor_auth(struct db *db, const char *key, int64_t now, struct db_monit
    status.  1/0/-1. */
 int db_monitor_by_name(struct db *db, const char *name, struct db_monitor *out);
 int db_monitor_get(struct db *db, int64_t id, struct db_monitor *out);
+/* Set the status of monitor id: 1 done, 0 no such monitor, -1 error. */
 int db_monitor_set_status(struct db *db, int64_t id, enum db_monitor_status st);
 int db_monitors_list(struct db *db, struct db_monitor **out, size_t *n);
 const char *db_monitor_status_str(enum db_monitor_status st);

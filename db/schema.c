@@ -156,8 +156,15 @@ const char *const db_migrations[DB_SCHEMA_VERSION] = {
     "  AND o.port = time_sources.port AND o.id < time_sources.id);"
     "CREATE UNIQUE INDEX time_sources_active_host "
     "ON time_sources(host COLLATE NOCASE, port) WHERE deleted IS NULL;",
+
+    /* 5: an administrator can block an account: a blocked user cannot log
+       in, and their sessions and API tokens stop working (the lookups
+       below join users and require blocked = 0). */
+    "ALTER TABLE users ADD COLUMN blocked INTEGER NOT NULL DEFAULT 0;",
 };
 
+/* What user_row reads (users.c). */
+#define USER_COLS "id, email, password_hash, is_admin, created, blocked"
 /* What db_source_row reads (sources.c), DB_SOURCE_COLS columns. */
 #define SRC_COLS "id, uuid, owner, host, port, randomizer, created, deleted, codepoints"
 #define SRC_COLS_S                                                                       \
@@ -185,21 +192,27 @@ const char *const db_stmt_sql[ST_COUNT] = {
     [ST_USER_ADD] =
         "INSERT OR IGNORE INTO users(email, password_hash, is_admin, created) "
         "VALUES(?1, ?2, ?3, ?4)",
-    [ST_USER_GET] = "SELECT id, email, password_hash, is_admin, created FROM users "
-                    "WHERE id = ?1",
-    [ST_USER_BY_EMAIL] = "SELECT id, email, password_hash, is_admin, created FROM users "
-                         "WHERE email = ?1",
-    [ST_USERS_LIST] = "SELECT id, email, password_hash, is_admin, created FROM users "
-                      "ORDER BY id",
+    [ST_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = ?1",
+    [ST_USER_BY_EMAIL] = "SELECT " USER_COLS " FROM users WHERE email = ?1",
+    [ST_USERS_LIST] = "SELECT " USER_COLS " FROM users ORDER BY id",
+    [ST_USER_SET_PW] = "UPDATE users SET password_hash = ?2 "
+                       "WHERE id = ?1 AND (?3 = 0 OR password_hash = '')",
+    [ST_USER_SET_BLOCKED] = "UPDATE users SET blocked = ?2 WHERE id = ?1",
     [ST_SESSION_ADD] = "INSERT INTO sessions(id, user, csrf, created, expires) "
                        "VALUES(?1, ?2, ?3, ?4, ?5)",
-    [ST_SESSION_GET] = "SELECT user, csrf, created, expires FROM sessions "
-                       "WHERE id = ?1 AND expires > ?2",
+    [ST_SESSION_GET] = "SELECT s.user, s.csrf, s.created, s.expires FROM sessions s "
+                       "JOIN users u ON u.id = s.user "
+                       "WHERE s.id = ?1 AND s.expires > ?2 AND u.blocked = 0",
+    [ST_SESSION_TOUCH] = "UPDATE sessions SET expires = ?2 WHERE id = ?1",
     [ST_SESSION_DEL] = "DELETE FROM sessions WHERE id = ?1",
+    [ST_SESSIONS_DEL_USER] = "DELETE FROM sessions WHERE user = ?1",
     [ST_SESSIONS_EXPIRE] = "DELETE FROM sessions WHERE expires <= ?1",
     [ST_APITOK_ADD] = "INSERT INTO api_tokens(user, name, hash, created) "
                       "VALUES(?1, ?2, ?3, ?4)",
-    [ST_APITOK_USER] = "SELECT id, user, last_used FROM api_tokens WHERE hash = ?1",
+    [ST_APITOK_USER] = "SELECT t.id, t.user, t.last_used FROM api_tokens t "
+                       "JOIN users u ON u.id = t.user WHERE t.hash = ?1 AND u.blocked = 0",
+    [ST_APITOK_LIST] = "SELECT id, name, created, last_used FROM api_tokens "
+                       "WHERE user = ?1 ORDER BY id",
     [ST_APITOK_TOUCH] = "UPDATE api_tokens SET last_used = ?2 WHERE id = ?1",
     [ST_APITOK_DEL] = "DELETE FROM api_tokens WHERE id = ?1 AND user = ?2",
 

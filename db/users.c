@@ -15,6 +15,7 @@ user_row(sqlite3_stmt *s, struct db_user *u)
     db_column_text(s, 2, u->password_hash, sizeof(u->password_hash));
     u->is_admin = sqlite3_column_int(s, 3) != 0;
     u->created = sqlite3_column_int64(s, 4);
+    u->blocked = sqlite3_column_int(s, 5) != 0;
 }
 
 int
@@ -71,6 +72,44 @@ db_users_list(struct db *db, struct db_user **out, size_t *n)
 }
 
 int
+db_user_set_password(struct db *db, int64_t id, const char *password_hash,
+                     bool only_if_empty)
+{
+    sqlite3_stmt *s = db_stmt(db, ST_USER_SET_PW);
+
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_text(s, 2, password_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 3, only_if_empty);
+    if (db_exec_stmt(db, s, "user set password") < 0)
+        return -1;
+    return sqlite3_changes(db->h) > 0;
+}
+
+int
+db_user_set_blocked(struct db *db, int64_t id, bool blocked)
+{
+    sqlite3_stmt *s;
+    int changed;
+
+    if (db_tx_begin(db) != 0)
+        return -1;
+    s = db_stmt(db, ST_USER_SET_BLOCKED);
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int(s, 2, blocked);
+    if (db_exec_stmt(db, s, "user set blocked") < 0)
+        goto fail;
+    changed = sqlite3_changes(db->h) > 0;
+    if (changed && blocked && db_sessions_delete_user(db, id) != 0)
+        goto fail;
+    if (db_tx_commit(db) != 0)
+        return -1;
+    return changed;
+fail:
+    db_tx_rollback(db);
+    return -1;
+}
+
+int
 db_session_add(struct db *db, const unsigned char id_hash[DB_HASH_LEN], int64_t user,
                const char *csrf, int64_t now, int64_t expires)
 {
@@ -104,6 +143,25 @@ db_session_get(struct db *db, const unsigned char id_hash[DB_HASH_LEN], int64_t 
     sqlite3_bind_blob(s, 1, id_hash, DB_HASH_LEN, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, now);
     return db_lookup(db, s, "session get", fill_session, out);
+}
+
+int
+db_session_touch(struct db *db, const unsigned char id_hash[DB_HASH_LEN], int64_t expires)
+{
+    sqlite3_stmt *s = db_stmt(db, ST_SESSION_TOUCH);
+
+    sqlite3_bind_blob(s, 1, id_hash, DB_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, expires);
+    return db_exec_stmt(db, s, "session touch");
+}
+
+int
+db_sessions_delete_user(struct db *db, int64_t user)
+{
+    sqlite3_stmt *s = db_stmt(db, ST_SESSIONS_DEL_USER);
+
+    sqlite3_bind_int64(s, 1, user);
+    return db_exec_stmt(db, s, "sessions of user delete");
 }
 
 int
@@ -189,4 +247,28 @@ db_api_token_delete(struct db *db, int64_t id, int64_t user)
     if (db_exec_stmt(db, s, "api token delete") < 0)
         return -1;
     return sqlite3_changes(db->h) > 0;
+}
+
+static void
+fill_token_entry(sqlite3_stmt *s, void *arg)
+{
+    struct db_api_token *t = arg;
+
+    t->id = sqlite3_column_int64(s, 0);
+    db_column_text(s, 1, t->name, sizeof(t->name));
+    t->created = sqlite3_column_int64(s, 2);
+    t->last_used = sqlite3_column_int64(s, 3); /* NULL (never) reads as 0 */
+}
+
+int
+db_api_tokens_of_user(struct db *db, int64_t user, struct db_api_token **out, size_t *n)
+{
+    sqlite3_stmt *s = db_stmt(db, ST_APITOK_LIST);
+    void *v;
+    int rc;
+
+    sqlite3_bind_int64(s, 1, user);
+    rc = db_collect(db, s, "api tokens of user", sizeof(**out), fill_token_entry, &v, n);
+    *out = v;
+    return rc;
 }

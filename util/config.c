@@ -64,6 +64,8 @@ static const struct key keys[] = {
     {"http", "listen", P_D, V_LISTEN, F(listen), 0, 0, 0, 0},
     {"http", "public_url", P_D, V_HTTP1, F(public_url), 0, 0, 0, 0},
     {"http", "rate_limit", P_D, V_INT, F(rate_limit), 0, 1000000, 0, 0},
+    {"http", "session_idle", P_D, V_INT, F(session_idle), 1, 30 * 86400, 0, 0},
+    {"http", "session_max", P_D, V_INT, F(session_max), 1, 365 * 86400, 0, 0},
     {"store", "database", P_D, V_PATH1, F(database), 0, 0, 0, 0},
     {"store", "secret_file", P_D, V_PATH1, F(secret_file), 0, 0, 0, 0},
     {"store", "retention_days", P_D, V_INT, F(retention_days), 1, 3650, 0, 0},
@@ -627,6 +629,8 @@ config_defaults(struct config *c, enum config_prog prog)
     c->ntp_timeout = 1;
     c->max_in_flight = 1000;
     c->rate_limit = 100;
+    c->session_idle = 7200;
+    c->session_max = 7 * 86400;
     c->allow_private = false;
     c->codepoints = CONFIG_CP_AUTO;
     c->clock_check = true;

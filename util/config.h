@@ -70,6 +70,10 @@ struct config {
     char public_url[CONFIG_URL_MAX];  /* default "http://" + first listen (IPv6 in []) */
     int rate_limit;                   /* API requests/s per token, 0 none; default 100
                                          (an addition to PRODUCT.md's table) */
+    int session_idle;                 /* s a web session lives unused, default 7200,
+                                         1..30 days (an addition, reloadable) */
+    int session_max;                  /* s a web session lives at most, default 7 days,
+                                         1..365 days (an addition, reloadable) */
     /* [store] (ntspoold) */
     char database[CONFIG_PATH_MAX];    /* default var/ntspool.db */
     char secret_file[CONFIG_PATH_MAX]; /* default var/secret */

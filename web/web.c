@@ -32,6 +32,8 @@
 #include "util/log.h"
 #include "util/util.h"
 #include "web/monwire.h"
+#include "web/pwhash.h"
+#include "web/throttle.h"
 #include "web/web_int.h"
 
 #define RATE_SLOTS 4096 /* token buckets kept (power of two) */
@@ -108,8 +110,12 @@ web_reply(struct web_req *r, int status, const char *ctype, struct evbuffer *bod
     web_req_unwait(r);
     if (ctype)
         evhttp_add_header(h, "Content-Type", ctype);
-    evhttp_add_header(h, "Cache-Control", "no-store");
-    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    /* Pages set their own (the stylesheet may be cached); the rest is
+       personal or live. */
+    if (!evhttp_find_header(h, "Cache-Control"))
+        evhttp_add_header(h, "Cache-Control", "no-store");
+    if (!evhttp_find_header(h, "X-Content-Type-Options"))
+        evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
     metrics_http(r->w->p.metrics, r->route, status);
     evhttp_send_reply(r->req, status, NULL, body);
     request_free(r);
@@ -309,17 +315,55 @@ rate_take(struct web *w, uint64_t key)
     return true;
 }
 
+/* PRODUCT.md: the JSON API also takes the web session.  A cookie
+   authenticates reads; a request that changes something must also carry
+   the session's CSRF token in X-CSRF-Token (a cross-site form or fetch can
+   send the cookie, never that header's value). */
+static int
+auth_session(struct web_req *r)
+{
+    const char *csrf = evhttp_find_header(evhttp_request_get_input_headers(r->req),
+                                          "X-CSRF-Token");
+    uint64_t key = 0;
+    int rc = session_load(r);
+
+    if (rc < 0) {
+        web_reply_error(r, 500, "internal", "database error");
+        return -1;
+    }
+    if (rc == 0) {
+        web_reply_error(r, 401, "unauthorized", "an API token is required "
+                                                "(Authorization: Bearer TOKEN)");
+        return -1;
+    }
+    if (r->method != EVHTTP_REQ_GET && !session_csrf_ok(r, csrf)) {
+        web_reply_error(r, 403, "csrf", "a request with the session cookie that changes "
+                                        "something needs the X-CSRF-Token header");
+        return -1;
+    }
+    memcpy(&key, r->sess.id_hash, sizeof(key));
+    if (!rate_take(r->w, key)) {
+        evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", "1");
+        web_reply_error(r, 429, "rate_limited", "more than %d requests per second",
+                        r->w->rate_limit);
+        return -1;
+    }
+    return 0;
+}
+
 int
 web_auth(struct web_req *r)
 {
-    const char *h = evhttp_find_header(evhttp_request_get_input_headers(r->req),
-                                       "Authorization");
+    struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
+    const char *h = evhttp_find_header(in, "Authorization");
     unsigned char hash[DB_HASH_LEN];
     uint64_t key = 0;
     const char *tok;
     int64_t user;
     int rc;
 
+    if (!h && evhttp_find_header(in, "Cookie"))
+        return auth_session(r);
     if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
         web_reply_error(r, 401, "unauthorized", "an API token is required "
                                                 "(Authorization: Bearer TOKEN)");
@@ -450,9 +494,18 @@ metrics_page(struct web_req *r)
     evbuffer_free(b);
 }
 
-/* The decimal id at the start of s ("123" or "123/..."): its length, or 0. */
-static size_t
-parse_id(const char *s, int64_t *id)
+bool
+web_email_ok(const char *e)
+{
+    const char *at = strchr(e, '@');
+    size_t n = strlen(e);
+
+    return n >= 3 && n < DB_EMAIL_MAX && at && at != e && at[1] && !strchr(at + 1, '@') &&
+           util_utf8_valid(e, n, true) && !strpbrk(e, " \t<>\"'");
+}
+
+size_t
+web_parse_id(const char *s, int64_t *id)
 {
     size_t n = 0;
     int64_t v = 0;
@@ -487,7 +540,7 @@ route(struct web_req *r, const char *path)
             api_sources(r);
             return;
         }
-        if (*rest == '/' && (n = parse_id(rest + 1, &id)) > 0 &&
+        if (*rest == '/' && (n = web_parse_id(rest + 1, &id)) > 0 &&
             (rest[1 + n] == '\0' || rest[1 + n] == '/')) {
             const char *sub = rest + 1 + n;
             if (*sub == '/')
@@ -517,6 +570,14 @@ route(struct web_req *r, const char *path)
         }
     }
     r->route = METRICS_ROUTE_OTHER;
+    if (strncmp(path, "/api/", 5) != 0 && strncmp(path, "/monitoring/", 12) != 0 &&
+        strncmp(path, scores, sizeof(scores) - 1) != 0) {
+        r->route = METRICS_ROUTE_PAGE;
+        if (page_route(r, path))
+            return;
+        page_error(r, 404, "There is no such page.");
+        return;
+    }
     web_reply_error(r, 404, "not_found", "no such path");
 }
 
@@ -597,11 +658,19 @@ web_new(const struct web_params *p, char *err, size_t errlen)
     w->p = *p;
     w->rate = calloc(RATE_SLOTS, sizeof(*w->rate));
     w->http = evhttp_new(p->base);
-    if (!w->rate || !w->http) {
+    w->throttle_acct = throttle_new(THROTTLE_FREE_ACCOUNT);
+    w->throttle_addr = throttle_new(THROTTLE_FREE_ADDRESS);
+    if (!w->rate || !w->http || !w->throttle_acct || !w->throttle_addr) {
         snprintf(err, errlen, "out of memory");
         web_free(w);
         return NULL;
     }
+    w->pwhash = pwhash_new(p->base, 0, err, errlen);
+    if (!w->pwhash) {
+        web_free(w);
+        return NULL;
+    }
+    w->secure_cookies = strncmp(p->cfg->public_url, "https://", 8) == 0;
     web_reload(w, p->cfg, p->rate_limit);
     evhttp_set_max_headers_size(w->http, WEB_MAX_HEADERS);
     evhttp_set_max_body_size(w->http, MONWIRE_MAX_BODY);
@@ -637,6 +706,10 @@ web_free(struct web *w)
         else
             web_req_abandon(r);
     }
+    /* The waiting requests cancelled their hashing jobs above. */
+    pwhash_free(w->pwhash);
+    throttle_free(w->throttle_acct);
+    throttle_free(w->throttle_addr);
     if (w->http)
         evhttp_free(w->http);
     free(w->rate);

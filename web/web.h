@@ -1,5 +1,6 @@
 /* web.h - ntspoold's HTTP server on libevent's evhttp: the JSON API, the
- * NTP-pool-compatible score history, /metrics and /healthz (PRODUCT.md).
+ * NTP-pool-compatible score history, /metrics, /healthz and the web pages
+ * with accounts and sessions (PRODUCT.md; page.c for the pages).
  *
  * web/ sits on top of db/ and the service: it reads and writes through db_
  * calls and tells the service about added, rekeyed and deleted sources
@@ -70,5 +71,10 @@ int web_token_new(char out[WEB_TOKEN_LEN + 1], const char *prefix);
    Writes the lowercase form without a trailing dot into out (DB_HOST_MAX).
    0 valid, -1 not. */
 int web_host_normalize(const char *in, char *out, size_t outlen);
+
+/* The e-mail rule of accounts (user-add and the register form): 3 to
+   DB_EMAIL_MAX - 1 bytes of UTF-8 text without controls, exactly one '@'
+   with something on both sides, no blank, quote or angle bracket. */
+bool web_email_ok(const char *e);
 
 #endif

@@ -18,6 +18,8 @@ struct evhttp_request;
 struct evbuffer;
 struct evkeyvalq;
 struct web_rate;
+struct pwhash;
+struct throttle;
 
 struct web {
     struct web_params p;
@@ -27,6 +29,21 @@ struct web {
     int rate_limit;
     bool allow_private;
     struct web_req *waiting; /* requests answered later (DNS), for web_free */
+    struct pwhash *pwhash;   /* password hashing off the loop (account.c) */
+    struct throttle *throttle_acct; /* failed logins per account (account.c) */
+    struct throttle *throttle_addr; /* and per client address */
+    bool secure_cookies;     /* public_url is https: cookies get Secure */
+};
+
+/* The web session of a request (session.c), once session_load found one. */
+struct web_session {
+    bool on;                            /* a valid session came with the request */
+    unsigned char id_hash[DB_HASH_LEN]; /* what the database keys it by */
+    char csrf[DB_CSRF_MAX];             /* the token every form and mutating API
+                                           call must carry */
+    char email[DB_EMAIL_MAX];
+    bool is_admin;
+    int64_t created, expires;
 };
 
 struct web_req {
@@ -36,6 +53,7 @@ struct web_req {
     int method;                 /* enum evhttp_cmd_type */
     int64_t user;               /* after web_auth: the caller; -1 none */
     int64_t now;                /* Unix s at arrival */
+    struct web_session sess;    /* after session_load (pages; the API by cookie) */
     /* A request waiting for something (list of struct web.waiting). */
     struct web_req *next, **prevp;
     void (*cancel)(struct web_req *r); /* undo the wait when the client leaves */
@@ -79,6 +97,9 @@ int web_param_int(struct web_req *r, struct evkeyvalq *q, const char *name, long
 /* True when s (len bytes) is valid UTF-8 without NUL or C0 controls. */
 bool web_text_ok(const char *s, size_t len);
 
+/* The decimal id at the start of s ("123" or "123/..."): its length, or 0. */
+size_t web_parse_id(const char *s, int64_t *id);
+
 /* Handlers (api.c, compat.c, monapi.c). */
 void api_sources(struct web_req *r);                 /* /api/v1/time-sources */
 void api_source(struct web_req *r, int64_t id, const char *sub); /* .../{id}[/sub] */
@@ -86,5 +107,70 @@ void compat_scores(struct web_req *r, const char *host, const char *what);
 /* The monitor API (monapi.c): GET /monitoring/get_work, POST /monitoring/submit. */
 void monapi_get_work(struct web_req *r);
 void monapi_submit(struct web_req *r);
+
+/* ---- sessions (session.c) --------------------------------------------------------
+
+   The cookie SESSION_COOKIE holds 32 random bytes in hex; the database keeps
+   only their SHA-256 (db_session_*), with a CSRF token of 24 random bytes in
+   hex.  A session ends [http] session_idle seconds after its last use (the
+   expiry moves forward at most once a minute) and session_max seconds after
+   the login, whichever comes first.  The cookie is HttpOnly, SameSite=Lax,
+   Path=/, and Secure when public_url is https. */
+#define SESSION_COOKIE "ntspool_session"
+#define SESSION_TOUCH  60 /* s: the expiry is written at most this often (or
+                             session_idle / 4 when that is shorter) */
+
+/* Look for the request's session: 1 and r->sess / r->user filled, 0 none
+   (no cookie, unknown, expired, or the user blocked), -1 database error
+   (nothing replied).  Extends the idle expiry.  Calling it twice is cheap:
+   the second call returns the first's answer. */
+int session_load(struct web_req *r);
+/* Log user in: a new session, its cookie in the reply headers, r->sess
+   filled.  0 / -1 (nothing replied). */
+int session_start(struct web_req *r, int64_t user);
+/* Log out: delete the request's session and clear the cookie. */
+void session_end(struct web_req *r);
+/* The token given (may be NULL) equals the session's CSRF token (constant
+   time); false without a session. */
+bool session_csrf_ok(const struct web_req *r, const char *given);
+
+/* ---- pages (page.c): what page handlers build on --------------------------------- */
+
+/* Route an HTML path; false when path is none of the pages (the caller
+   answers 404). */
+bool page_route(struct web_req *r, const char *path);
+/* html_begin with the request's viewer (logged in or not). */
+int page_begin(struct web_req *r, struct evbuffer *b, const char *title);
+/* Send a page: security headers, no-store, text/html; frees r. */
+void page_reply(struct web_req *r, int status, struct evbuffer *b);
+/* 303 See Other to a local path (a literal of ours, never user input). */
+void page_redirect(struct web_req *r, const char *path);
+/* A whole error page with status and a message (text, escaped). */
+void page_error(struct web_req *r, int status, const char *msg);
+/* The logged-in user: 0 with r->user and r->sess set, or -1 after a 303
+   to /login (or a 500). */
+int page_user(struct web_req *r);
+/* The body of a POST as a form (application/x-www-form-urlencoded, at most
+   PAGE_FORM_MAX bytes, fields of valid UTF-8 text without controls, at most
+   PAGE_FIELD_MAX bytes each) into q (the caller clears it with
+   evhttp_clear_headers).  Refuses a cross-site Origin, and, when the
+   request has a session, a csrf field that is not the session's: 403.
+   -1 after a 400/403/405/413 reply. */
+#define PAGE_FORM_MAX  8192
+#define PAGE_FIELD_MAX 1024
+int page_form(struct web_req *r, struct evkeyvalq *q);
+/* The client address (for the login throttle), "" when unknown. */
+const char *page_peer(struct web_req *r);
+
+/* ---- accounts (account.c) and administration (admin.c) --------------------------- */
+
+void account_register(struct web_req *r);     /* GET, POST /register */
+void account_login(struct web_req *r);        /* GET, POST /login */
+void account_logout(struct web_req *r);       /* POST /logout */
+void account_set_password(struct web_req *r); /* GET, POST /set-password */
+/* /account and /account/tokens[/{id}/delete]: sub is what follows /account */
+void account_page(struct web_req *r, const char *sub);
+/* /admin[/...]: sub is what follows /admin ("" or "/users", ...) */
+void admin_page(struct web_req *r, const char *sub);
 
 #endif

@@ -60,10 +60,13 @@ finish() {
 
 # ---- driving ntspoold over HTTP (040, 041) ------------------------------------
 
-# free_port: a loopback TCP port nobody listens on now
+# free_port: a loopback TCP port nobody listens on now, at 40000 or above
+# (ports below are kept for other uses on shared machines)
 free_port() {
     python3 -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+while True:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
+    if p >= 40000: print(p); break'
 }
 
 # ntspoold_start CONF LOG URL: start $BIN/ntspoold -c CONF in a user+mount

@@ -59,6 +59,10 @@ check_defaults(const struct config *c, enum config_prog prog)
     CHECK_INT(c->max_in_flight, 1000);
     if (c->prog == CONFIG_NTSPOOLD)
         CHECK_INT(c->rate_limit, 100);
+    if (c->prog == CONFIG_NTSPOOLD) {
+        CHECK_INT(c->session_idle, 7200);
+        CHECK_INT(c->session_max, 7 * 86400);
+    }
     CHECK_STR(c->ca_file, "");
     CHECK(!c->allow_private);
     CHECK_INT(c->codepoints, CONFIG_CP_AUTO);
@@ -202,6 +206,14 @@ static const struct value_case values[] = {
     {D, "http", "rate_limit", "1000000", true},
     {D, "http", "rate_limit", "-1", false},
     {D, "http", "rate_limit", "1000001", false},
+    {D, "http", "session_idle", "1", true},
+    {D, "http", "session_idle", "2592000", true},
+    {D, "http", "session_idle", "0", false},
+    {D, "http", "session_idle", "2592001", false},
+    {D, "http", "session_max", "1", true},
+    {D, "http", "session_max", "31536000", true},
+    {D, "http", "session_max", "0", false},
+    {D, "http", "session_max", "31536001", false},
     {D, "monitor", "max_in_flight", "1", true},
     {D, "monitor", "max_in_flight", "100000", true},
     {D, "monitor", "max_in_flight", "0", false},
@@ -744,7 +756,7 @@ main(void)
     test_programs();
     test_locale();
     test_files();
-    test_example("ntspoold.conf.example", CONFIG_NTSPOOLD, 18);
+    test_example("ntspoold.conf.example", CONFIG_NTSPOOLD, 20);
     test_example("ntspool-monitor.conf.example", CONFIG_MONITOR, 12);
     return check_finish("test_config");
 }

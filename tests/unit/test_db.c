@@ -264,8 +264,9 @@ test_migrations(void)
                       0);
         /* Twins of source 1 before migration 4 made them impossible: an
            active one (the later twin is retired), a deleted one (stays as it
-           is), and the same host on another port (a different server). */
-        if (v >= 1)
+           is), and the same host on another port (a different server).
+           From version 4 on, the index refuses the active twin. */
+        if (v >= 1 && v < 4)
             CHECK_INT(sql_exec(path,
                                "INSERT INTO time_sources(uuid, owner, host, created) "
                                "VALUES('11111111-2222-4333-8444-555555555556', 1, "
@@ -306,16 +307,19 @@ test_migrations(void)
             CHECK_INT(s.port, 4460);
             CHECK_INT(s.codepoints, 0); /* the new column: unknown */
             CHECK_INT(s.deleted, 0);
-            CHECK_INT(db_source_get(db, 2, &s), 1);
-            CHECK(s.deleted > 1000000000); /* retired at migration time */
-            CHECK_INT(db_source_get(db, 3, &s), 1);
-            CHECK_INT(s.deleted, 8);
-            CHECK_INT(db_source_get(db, 4, &s), 1);
-            CHECK_INT(s.deleted, 0);
+            CHECK(!u.blocked); /* migration 5: not blocked */
+            if (v < 4) {
+                CHECK_INT(db_source_get(db, 2, &s), 1);
+                CHECK(s.deleted > 1000000000); /* retired at migration time */
+                CHECK_INT(db_source_get(db, 3, &s), 1);
+                CHECK_INT(s.deleted, 8);
+                CHECK_INT(db_source_get(db, 4, &s), 1);
+                CHECK_INT(s.deleted, 0);
+                CHECK_INT(db_source_find(db, "old.example.org", 123, &s), 1);
+                CHECK_INT(s.id, 4);
+            }
             CHECK_INT(db_source_find(db, "Old.Example.ORG", 4460, &s), 1);
             CHECK_INT(s.id, 1);
-            CHECK_INT(db_source_find(db, "old.example.org", 123, &s), 1);
-            CHECK_INT(s.id, 4);
             CHECK_INT(db_source_set_codepoints(db, 1, DB_CODEPOINTS_EXPERIMENTAL), 0);
             CHECK_INT(db_source_get(db, 1, &s), 1);
             CHECK_INT(s.codepoints, DB_CODEPOINTS_EXPERIMENTAL);
@@ -449,6 +453,55 @@ test_accounts(void)
         CHECK_INT(sql_int(path, sql), 20 + DB_TOUCH_INTERVAL);
     }
     CHECK_INT(db_api_token_user(f.db, h, 20, &user), 0);
+    {
+        struct db_api_token *toks;
+        unsigned char h3[DB_HASH_LEN];
+
+        /* The account page's list: the owner's tokens only. */
+        CHECK_INT(db_api_tokens_of_user(f.db, f.user, &toks, &n), 0);
+        CHECK_INT(n, 1);
+        if (n == 1) {
+            CHECK_INT(toks[0].id, tok);
+            CHECK_STR(toks[0].name, "ci");
+            CHECK_INT(toks[0].created, 10);
+            CHECK_INT(toks[0].last_used, 20 + DB_TOUCH_INTERVAL);
+        }
+        free(toks);
+        CHECK_INT(db_api_tokens_of_user(f.db, other, &toks, &n), 0);
+        CHECK_INT(n, 0);
+        free(toks);
+
+        /* Passwords: the first one only when none is set. */
+        CHECK_INT(db_user_set_password(f.db, other, "z", true), 0);
+        CHECK_INT(db_user_set_password(f.db, other, "z", false), 1);
+        CHECK_INT(db_user_get(f.db, other, &u), 1);
+        CHECK_STR(u.password_hash, "z");
+        CHECK_INT(db_user_set_password(f.db, other, "", false), 1);
+        CHECK_INT(db_user_set_password(f.db, other, "w", true), 1);
+        CHECK_INT(db_user_set_password(f.db, 999, "w", false), 0);
+
+        /* Sessions: touched forward; a blocked user's session and tokens
+           stop working, and come back when unblocked (sessions are gone). */
+        CHECK_INT(db_hash("cookie-2", h3), 0);
+        CHECK_INT(db_session_add(f.db, h3, f.user, "c2", 100, 200), 0);
+        CHECK_INT(db_session_touch(f.db, h3, 400), 0);
+        CHECK_INT(db_session_get(f.db, h3, 300, &sess), 1);
+        CHECK_INT(sess.expires, 400);
+        CHECK_INT(db_user_get(f.db, f.user, &u), 1);
+        CHECK(!u.blocked);
+        CHECK_INT(db_user_set_blocked(f.db, f.user, true), 1);
+        CHECK_INT(db_user_get(f.db, f.user, &u), 1);
+        CHECK(u.blocked);
+        CHECK_INT(db_api_token_user(f.db, h2, 30, &user), 0);
+        CHECK_INT(db_session_get(f.db, h3, 300, &sess), 0);
+        CHECK_INT(db_user_set_blocked(f.db, f.user, false), 1);
+        CHECK_INT(db_api_token_user(f.db, h2, 30, &user), 1);
+        CHECK_INT(db_session_get(f.db, h3, 300, &sess), 0); /* deleted on block */
+        CHECK_INT(db_user_set_blocked(f.db, 999, true), 0);
+        CHECK_INT(db_session_add(f.db, h3, f.user, "c3", 100, 200), 0);
+        CHECK_INT(db_sessions_delete_user(f.db, f.user), 0);
+        CHECK_INT(db_session_get(f.db, h3, 150, &sess), 0);
+    }
     CHECK_INT(db_api_token_delete(f.db, tok, other), 0);
     CHECK_INT(db_api_token_delete(f.db, tok, f.user), 1);
     CHECK_INT(db_api_token_user(f.db, h2, 20, &user), 0);
