@@ -101,7 +101,7 @@ s0=$(cpu_ticks $spids)
 t0=$(date +%s.%N)
 if [ -n "${PERF:-}" ]; then
     # Diagnosis only (profiling costs CPU of its own: the ratio is then off).
-    perf record -q -F 499 -g -p "$DPID" -o "$PERF" -- sleep "$WINDOW" 2>/dev/null ||
+    perf record -q -F ${PERF_FREQ:-499} ${PERF_CALLGRAPH:--g} -p "$DPID" -o "$PERF" -- sleep "$WINDOW" 2>/dev/null ||
         sleep "$WINDOW"
 else
     sleep "$WINDOW"
