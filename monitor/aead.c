@@ -3,8 +3,13 @@
  * 3.5 never runs S2V, so we compute RFC 5297 S2V ourselves with EVP_MAC CMAC;
  * and AES-128-GCM-SIV (RFC 8452, absent before OpenSSL 3.2) built from the
  * AES block function, a hand-written POLYVAL and the RFC's own counter mode.
- * No state is kept between calls: every OpenSSL object is fetched and freed
- * per call, which costs little next to the few AEAD operations of a probe.
+ * The algorithm objects (EVP_CIPHER, EVP_MAC) are fetched once, on first use,
+ * and kept for the life of the process: an OpenSSL 3 fetch takes the global
+ * method-store lock and allocates, and fetched objects are immutable and
+ * safe to share between threads.  The CMAC contexts of S2V are likewise
+ * configured once per AES key size and duplicated per call (setting the
+ * cipher of a CMAC context is itself a fetch).  No key material is kept
+ * between calls: every keyed context is made and freed per call.
  * Framing the NTS extension fields around the output is left to pkt.c. */
 #include "monitor/aead.h"
 
@@ -26,6 +31,86 @@
 /* The EVP interfaces count bytes in int; every length stays below this, which
    also keeps GCM-SIV far under its 2^36-byte limits (RFC 8452 section 6). */
 #define MAX_LEN ((size_t)INT_MAX - AEAD_TAG_LEN)
+
+/* ---- algorithms fetched once ---- */
+
+enum { ALG_SIV128, ALG_SIV192, ALG_SIV256, ALG_ECB128, ALG_N };
+
+static const char *const alg_names[ALG_N] = {"AES-128-SIV", "AES-192-SIV", "AES-256-SIV",
+                                              "AES-128-ECB"};
+/* Not const: OSSL_PARAM_construct_utf8_string() takes a char *. */
+static char cmac_ciphers[3][12] = {"AES-128-CBC", "AES-192-CBC", "AES-256-CBC"};
+
+static CRYPTO_ONCE algs_once = CRYPTO_ONCE_STATIC_INIT;
+static EVP_CIPHER *algs[ALG_N];     /* NULL: the fetch failed; fetched per call */
+static EVP_MAC_CTX *cmac_tmpl[3];   /* CMAC with its cipher set; or NULL */
+
+/* A CMAC context over cipher, keyed with zeros: OpenSSL 3.0 refuses to
+   duplicate a CMAC context that was never keyed, and every user re-keys it. */
+static EVP_MAC_CTX *
+cmac_new(EVP_MAC *mac, char *cipher, size_t key_len)
+{
+    static const uint8_t zero_key[32];
+    OSSL_PARAM params[2];
+    EVP_MAC_CTX *mctx = EVP_MAC_CTX_new(mac);
+
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, cipher, 0);
+    params[1] = OSSL_PARAM_construct_end();
+    if (mctx && (EVP_MAC_CTX_set_params(mctx, params) != 1
+                 || EVP_MAC_init(mctx, zero_key, key_len, NULL) != 1)) {
+        EVP_MAC_CTX_free(mctx);
+        mctx = NULL;
+    }
+    return mctx;
+}
+
+static void
+algs_fetch(void)
+{
+    EVP_MAC *mac;
+    int i;
+
+    for (i = 0; i < ALG_N; i++)
+        algs[i] = EVP_CIPHER_fetch(NULL, alg_names[i], NULL);
+    mac = EVP_MAC_fetch(NULL, "CMAC", NULL);
+    if (mac)
+        for (i = 0; i < 3; i++)
+            cmac_tmpl[i] = cmac_new(mac, cmac_ciphers[i], 16 + 8 * (size_t)i);
+    EVP_MAC_free(mac);              /* each context holds its own reference */
+}
+
+/* The cipher of alg, shared; when the one-time fetch failed (out of memory
+   at that moment), a fresh fetch that cipher_put() frees. */
+static EVP_CIPHER *
+cipher_get(int alg)
+{
+    if (!CRYPTO_THREAD_run_once(&algs_once, algs_fetch) || !algs[alg])
+        return EVP_CIPHER_fetch(NULL, alg_names[alg], NULL);
+    return algs[alg];
+}
+
+static void
+cipher_put(int alg, EVP_CIPHER *c)
+{
+    if (c != algs[alg])
+        EVP_CIPHER_free(c);
+}
+
+/* A new CMAC context (to be keyed) over AES with a key of half_len bytes. */
+static EVP_MAC_CTX *
+cmac_ctx_new(size_t half_len)
+{
+    int i = half_len == 16 ? 0 : half_len == 24 ? 1 : 2;
+    EVP_MAC_CTX *mctx;
+    EVP_MAC *mac;
+
+    if (CRYPTO_THREAD_run_once(&algs_once, algs_fetch) && cmac_tmpl[i])
+        return EVP_MAC_CTX_dup(cmac_tmpl[i]);
+    mac = EVP_MAC_fetch(NULL, "CMAC", NULL);
+    mctx = mac ? cmac_new(mac, cmac_ciphers[i], half_len) : NULL;
+    EVP_MAC_free(mac);
+    return mctx;
+}
 
 bool
 aead_is_supported(int id)
@@ -90,15 +175,15 @@ args_ok(int id, const uint8_t *key, const struct aead_ad *ad, size_t nad,
 
 /* ---- AES-SIV-CMAC (RFC 5297) ---- */
 
-static const char *
-siv_cipher_name(int id)
+static int
+siv_alg(int id)
 {
     switch (id) {
-    case AEAD_AES_SIV_CMAC_256: return "AES-128-SIV";
-    case AEAD_AES_SIV_CMAC_384: return "AES-192-SIV";
-    case AEAD_AES_SIV_CMAC_512: return "AES-256-SIV";
+    case AEAD_AES_SIV_CMAC_256: return ALG_SIV128;
+    case AEAD_AES_SIV_CMAC_384: return ALG_SIV192;
+    case AEAD_AES_SIV_CMAC_512: return ALG_SIV256;
     }
-    return NULL;
+    return ALG_SIV256;              /* not reached: args_ok() checked id */
 }
 
 /* dbl() of RFC 5297 section 2.3: shift left by one bit, and on a carry out
@@ -137,22 +222,14 @@ s2v_empty(int id, const uint8_t *key, const struct aead_ad *ad, size_t nad,
 {
     static const uint8_t zero[BLOCK_LEN];
     size_t half = aead_key_len(id) / 2;
-    char cipher[32];
     uint8_t d[BLOCK_LEN], m[BLOCK_LEN];
-    EVP_MAC *mac = NULL;
-    EVP_MAC_CTX *mctx = NULL;
-    OSSL_PARAM params[2];
+    EVP_MAC_CTX *mctx;
     size_t i, j;
     int ret = -1;
 
-    /* CMAC with AES-128/192/256, named by its CBC mode as OpenSSL wants. */
-    snprintf(cipher, sizeof(cipher), "AES-%u-CBC", (unsigned)(half * 8));
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, cipher, 0);
-    params[1] = OSSL_PARAM_construct_end();
-
-    mac = EVP_MAC_fetch(NULL, "CMAC", NULL);
-    if (mac == NULL || (mctx = EVP_MAC_CTX_new(mac)) == NULL
-        || EVP_MAC_CTX_set_params(mctx, params) != 1)
+    /* CMAC with AES-128/192/256 (OpenSSL names it by its CBC mode). */
+    mctx = cmac_ctx_new(half);
+    if (mctx == NULL)
         goto done;
 
     if (cmac(mctx, key, half, zero, sizeof(zero), d) < 0)
@@ -178,7 +255,6 @@ done:
     OPENSSL_cleanse(d, sizeof(d));
     OPENSSL_cleanse(m, sizeof(m));
     EVP_MAC_CTX_free(mctx);
-    EVP_MAC_free(mac);
     return ret;
 }
 
@@ -222,7 +298,7 @@ siv_seal(int id, const uint8_t *key, const struct aead_ad *ad, size_t nad,
     if (ptlen == 0)
         return s2v_empty(id, key, ad, nad, nonce, nonce_len, out);
 
-    cipher = EVP_CIPHER_fetch(NULL, siv_cipher_name(id), NULL);
+    cipher = cipher_get(siv_alg(id));
     ctx = EVP_CIPHER_CTX_new();
     if (cipher == NULL || ctx == NULL
         || EVP_EncryptInit_ex2(ctx, cipher, key, NULL, NULL) != 1
@@ -235,7 +311,7 @@ siv_seal(int id, const uint8_t *key, const struct aead_ad *ad, size_t nad,
     ret = 0;
 done:
     EVP_CIPHER_CTX_free(ctx);
-    EVP_CIPHER_free(cipher);
+    cipher_put(siv_alg(id), cipher);
     return ret;
 }
 
@@ -261,7 +337,7 @@ siv_open(int id, const uint8_t *key, const struct aead_ad *ad, size_t nad,
     /* The tag goes in before the associated data; OpenSSL compares it in
        constant time and wipes the output when it does not match. */
     memcpy(tag, in, AEAD_TAG_LEN);
-    cipher = EVP_CIPHER_fetch(NULL, siv_cipher_name(id), NULL);
+    cipher = cipher_get(siv_alg(id));
     ctx = EVP_CIPHER_CTX_new();
     if (cipher == NULL || ctx == NULL
         || EVP_DecryptInit_ex2(ctx, cipher, key, NULL, NULL) != 1
@@ -274,7 +350,7 @@ siv_open(int id, const uint8_t *key, const struct aead_ad *ad, size_t nad,
     ret = 0;
 done:
     EVP_CIPHER_CTX_free(ctx);
-    EVP_CIPHER_free(cipher);
+    cipher_put(siv_alg(id), cipher);
     return ret;
 }
 
@@ -457,7 +533,7 @@ gcmsiv_ctx(EVP_CIPHER **cipher)
 {
     EVP_CIPHER_CTX *ctx;
 
-    *cipher = EVP_CIPHER_fetch(NULL, "AES-128-ECB", NULL);
+    *cipher = cipher_get(ALG_ECB128);
     ctx = EVP_CIPHER_CTX_new();
     if (*cipher == NULL || ctx == NULL
         || EVP_EncryptInit_ex2(ctx, *cipher, NULL, NULL, NULL) != 1
@@ -489,7 +565,7 @@ gcmsiv_seal(const uint8_t *key, const struct aead_ad *ad, size_t nad,
 done:
     OPENSSL_cleanse(h, sizeof(h));
     EVP_CIPHER_CTX_free(ctx);
-    EVP_CIPHER_free(cipher);
+    cipher_put(ALG_ECB128, cipher);
     return ret;
 }
 
@@ -515,7 +591,7 @@ done:
     OPENSSL_cleanse(h, sizeof(h));
     OPENSSL_cleanse(tag, sizeof(tag));
     EVP_CIPHER_CTX_free(ctx);
-    EVP_CIPHER_free(cipher);
+    cipher_put(ALG_ECB128, cipher);
     return ret;
 }
 

@@ -333,6 +333,7 @@ static void
 send_request(struct ntpx *x)
 {
     uint8_t buf[PKT_MAX_LEN];
+    uint8_t rnd[sizeof(x->req.xmt) + sizeof(x->req.uid) + sizeof(x->req.nonce)];
     long len;
     int flags = SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_RX_SOFTWARE |
                 SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_OPT_TSONLY;
@@ -344,13 +345,16 @@ send_request(struct ntpx *x)
     else
         inet_ntop(AF_INET, &((struct sockaddr_in *)&x->addr)->sin_addr, x->res.address,
                   sizeof(x->res.address));
-    if (tlsctx_random(x->req.xmt, sizeof(x->req.xmt)) != 0 ||
-        tlsctx_random(x->req.uid, sizeof(x->req.uid)) != 0 ||
-        tlsctx_random(x->req.nonce, sizeof(x->req.nonce)) != 0) {
+    /* One draw for the three (each call to the DRBG locks it). */
+    if (tlsctx_random(rnd, sizeof(rnd)) != 0) {
         result_detail(x->res.detail, "no random bytes");
         finish(x, NTP_LOCAL_ERROR);
         return;
     }
+    memcpy(x->req.xmt, rnd, sizeof(x->req.xmt));
+    memcpy(x->req.uid, rnd + sizeof(x->req.xmt), sizeof(x->req.uid));
+    memcpy(x->req.nonce, rnd + sizeof(x->req.xmt) + sizeof(x->req.uid), sizeof(x->req.nonce));
+    explicit_bzero(rnd, sizeof(rnd));
     len = pkt_build_request(&x->req, buf, sizeof(buf));
     if (len < 0) {
         result_detail(x->res.detail, "cannot build the request");

@@ -32,15 +32,23 @@ bench_build() {
     make -s -j2 all test-progs bench-progs >/dev/null || die "build failed"
 }
 
-# pick_port: a free TCP and UDP port on 127.0.0.1 in 20000-29999, never one
-# of the test bed's (11123-11131, 14460-14468, 14499 are outside the range
-# anyway) nor one picked before in this run.
+# pick_port: a free TCP and UDP port on 127.0.0.1 in BENCH_PORT_MIN..
+# BENCH_PORT_MAX (default 20000-29999; both clamped to that range, so two
+# people can share the machine with disjoint sub-ranges), never one of the
+# test bed's (11123-11131, 14460-14468, 14499 are outside the range anyway)
+# nor one picked before in this run.
+BENCH_PORT_MIN=${BENCH_PORT_MIN:-20000}
+BENCH_PORT_MAX=${BENCH_PORT_MAX:-29999}
 pick_port() {
-    python3 - "$USED_PORTS" <<'PY'
+    python3 - "$USED_PORTS" "$BENCH_PORT_MIN" "$BENCH_PORT_MAX" <<'PY'
 import random, socket, sys
 used = set(int(x) for x in sys.argv[1].split())
+lo = max(20000, int(sys.argv[2]))
+hi = min(29999, int(sys.argv[3]))
+if lo > hi:
+    sys.exit(1)
 for _ in range(500):
-    p = random.randint(20000, 29999)
+    p = random.randint(lo, hi)
     if p in used:
         continue
     try:
@@ -56,7 +64,7 @@ sys.exit(1)
 PY
 }
 new_port() { # sets PORT
-    PORT=$(pick_port) || die "no free port in 20000-29999"
+    PORT=$(pick_port) || die "no free port in $BENCH_PORT_MIN-$BENCH_PORT_MAX"
     USED_PORTS="$USED_PORTS $PORT"
 }
 

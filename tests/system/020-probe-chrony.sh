@@ -74,7 +74,7 @@ start=$(date +%s%N)
 probe badport $CA --ntp-timeout 700 -p "$TB_BADPORT_KE" 127.0.0.1
 end=$(date +%s%N)
 expect badport '.probes[0].ke.status' ok
-expect badport '.probes[0].ke.ntp_port' 11131
+expect badport '.probes[0].ke.ntp_port' "$((11131 + ${TB_PORT_OFFSET:-0}))"
 expect badport '.probes[0].ntp[0].status' timeout
 expect badport '.probes[0].reason' ntp_timeout
 elapsed=$(( (end - start) / 1000000 ))
