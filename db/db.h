@@ -439,7 +439,7 @@ struct db_counters {
 };
 void db_counters(struct db *db, struct db_counters *out);
 
-/* ---- alerts (db/alerts.c) ----------------------------------------------------- */
+/* ---- alerts (db/alertlog.c) ----------------------------------------------------- */
 
 #define DB_URL_MAX          1024 /* bytes of a webhook URL, NUL included */
 #define DB_ALERT_DETAIL_MAX 256

@@ -201,7 +201,7 @@ const char *const db_migrations[DB_SCHEMA_VERSION] = {
     "id, source, kind, monitor, time, address, aead, reason, ke_status, "                \
     "ntp_status, offset1, delay1, offset2, delay2, stratum, step, score"
 
-/* What db/alerts.c reads of an alert_log row (a) with its source (s). */
+/* What db/alertlog.c reads of an alert_log row (a) with its source (s). */
 #define ALERT_COLS                                                                       \
     "a.id, a.time, a.user, a.source, s.host, s.port, a.cause, a.channel, a.status, "     \
     "a.attempts, a.next_try, a.updated, a.detail"
@@ -264,7 +264,7 @@ const char *const db_stmt_sql[ST_COUNT] = {
                       " FROM time_sources s LEFT JOIN scores sc ON sc.source = s.id "
                       "WHERE s.deleted IS NULL ORDER BY s.id, sc.kind, sc.monitor",
 
-    /* alerts (db/alerts.c) */
+    /* alerts (db/alertlog.c) */
     [ST_ALERT_SETTINGS_GET] = "SELECT email, webhook FROM alert_settings WHERE user = ?1",
     [ST_ALERT_SETTINGS_SET] =
         "INSERT INTO alert_settings(user, email, webhook) VALUES(?1, ?2, ?3) "

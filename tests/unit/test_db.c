@@ -2254,7 +2254,7 @@ crash_child(const char *path, int fd, int64_t source, int64_t monitor)
     }
 }
 
-/* ---- alerts (db/alerts.c) ------------------------------------------------------ */
+/* ---- alerts (db/alertlog.c) ------------------------------------------------------ */
 
 static void
 test_alerts(void)

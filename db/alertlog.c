@@ -1,4 +1,4 @@
-/* alerts.c - the store of alerts: each account's channels (e-mail address,
+/* alertlog.c - the store of alerts: each account's channels (e-mail address,
  * webhook URL), the in-pool verdict the last alert decision was based on,
  * per source, and alert_log, which is at once the retry queue (pending rows
  * with their next attempt time), the history the API and the account page
