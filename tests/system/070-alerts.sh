@@ -232,4 +232,7 @@ ntspoold_start "$CONF" "$tmp/d2.log" "$URL" || exit 1
 sleep 8
 [ "$(wc -l <"$tmp/hooks.jsonl")" = 3 ] && ok "a restart sends nothing again" ||
     bad "after restart: $(wc -l <"$tmp/hooks.jsonl") hooks"
+kill "$DPID"; wait "$DPID"; st=$?; DPID=""
+[ $st = 0 ] && ! grep -q Sanitizer "$tmp/d.log" "$tmp/d2.log" &&
+    ok "SIGTERM: exit 0, no sanitizer report" || bad "exit $st: $(grep -h Sanitizer "$tmp"/d*.log | head -3)"
 finish
