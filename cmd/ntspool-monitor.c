@@ -246,8 +246,11 @@ on_sent(bool ok, long status, const char *body, size_t len, const char *err, voi
 static int
 send_batch(struct mon *m)
 {
-    struct curlev_opts o = {m->cfg.service_ca_file[0] ? m->cfg.service_ca_file : NULL,
-                            m->key, SEND_TIMEOUT_MS, SEND_MAX_ANSWER};
+    struct curlev_opts o = {.ca_file = m->cfg.service_ca_file[0] ? m->cfg.service_ca_file
+                                                                 : NULL,
+                            .bearer = m->key,
+                            .timeout_ms = SEND_TIMEOUT_MS,
+                            .max_body = SEND_MAX_ANSWER};
 
     m->send_req = curlev_post(m->http, m->endpoint, &o, m->sending, m->sending_len, on_sent,
                               m);
@@ -530,8 +533,11 @@ on_work(bool ok, long status, const char *body, size_t len, const char *err, voi
 static void
 fetch(struct mon *m)
 {
-    struct curlev_opts o = {m->cfg.service_ca_file[0] ? m->cfg.service_ca_file : NULL,
-                            m->key, FETCH_TIMEOUT_MS, (size_t)MONWIRE_MAX_WORK};
+    struct curlev_opts o = {.ca_file = m->cfg.service_ca_file[0] ? m->cfg.service_ca_file
+                                                                 : NULL,
+                            .bearer = m->key,
+                            .timeout_ms = FETCH_TIMEOUT_MS,
+                            .max_body = (size_t)MONWIRE_MAX_WORK};
 
     if (m->stopping || m->fetch_req)
         return;

@@ -33,6 +33,7 @@
 #include "util/config.h"
 #include "util/log.h"
 #include "util/util.h"
+#include "web/alerts.h"
 #include "web/metrics.h"
 #include "web/web.h"
 
@@ -84,6 +85,8 @@ struct svc {
     struct db_sample *batch;
     struct db_stored *stored;
     struct pend **batch_pend;
+    int64_t *touched; /* sources of a stored batch, for the alerts */
+    struct alerts *alerts;
 
     struct event *flush_ev, *retention_ev, *health_ev;
     struct event *sig_term, *sig_int, *sig_hup;
@@ -371,6 +374,9 @@ flush(struct svc *s, size_t max)
         goto rollback;
     if (db_commit(s->db) != 0)
         goto rollback;
+    for (size_t i = 0; i < n; i++)
+        s->touched[i] = s->q[(s->q_head + i) % QUEUE_MAX].source;
+    alerts_check(s->alerts, s->touched, n, now);
     for (size_t i = 0; i < nres; i++) {
         const struct db_stored *o = &s->stored[i];
         enum probe_reason reason = o->outcome == DB_DISCARDED ? PROBE_MONITOR_FAULT : o->reason;
@@ -543,6 +549,14 @@ load_sources(struct svc *s)
 }
 
 /* ---- health, gauges ------------------------------------------------------------- */
+
+static void
+hook_scored(void *arg, const int64_t *sources, size_t n)
+{
+    struct svc *s = arg;
+
+    alerts_check(s->alerts, sources, n, (int64_t)time(NULL));
+}
 
 static const char *
 hook_health(void *arg)
@@ -794,7 +808,9 @@ run(struct svc *s)
     s->batch = calloc(BATCH_MAX, sizeof(*s->batch));
     s->stored = calloc(BATCH_MAX, sizeof(*s->stored));
     s->batch_pend = calloc(BATCH_MAX, sizeof(*s->batch_pend));
-    if (!s->base || !s->metrics || !s->q || !s->batch || !s->stored || !s->batch_pend) {
+    s->touched = calloc(BATCH_MAX, sizeof(*s->touched));
+    if (!s->base || !s->metrics || !s->q || !s->batch || !s->stored || !s->batch_pend ||
+        !s->touched) {
         log_err("out of memory");
         goto out;
     }
@@ -836,6 +852,10 @@ run(struct svc *s)
             goto out;
         }
     }
+    if (!(s->alerts = alerts_new(s->base, s->dns, s->db, &s->cfg))) {
+        log_err("cannot set up the alerts");
+        goto out;
+    }
     memset(&wp, 0, sizeof(wp));
     wp.base = s->base;
     wp.dns = s->dns;
@@ -845,6 +865,7 @@ run(struct svc *s)
     wp.cfg = &s->cfg;
     wp.rate_limit = s->cfg.rate_limit;
     wp.hooks.source_changed = hook_source_changed;
+    wp.hooks.scored = hook_scored;
     wp.hooks.health = hook_health;
     wp.hooks.gauges = hook_gauges;
     wp.hooks.arg = s;
@@ -896,6 +917,7 @@ out:
     web_free(s->web);
     if (s->db && s->q_len)
         flush(s, BATCH_MAX);
+    alerts_free(s->alerts);
     db_close(s->db);
     tlsctx_free(s->tls);
     tlsctx_free(s->old_tls);
@@ -920,6 +942,7 @@ out:
     free(s->batch);
     free(s->stored);
     free(s->batch_pend);
+    free(s->touched);
     util_wipe(s->secret, sizeof(s->secret));
     if (rc == 0)
         log_warn("stop: done");

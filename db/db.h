@@ -33,7 +33,7 @@
 
 struct db; /* opaque */
 
-#define DB_SCHEMA_VERSION  5  /* the version this program writes */
+#define DB_SCHEMA_VERSION  6  /* the version this program writes */
 #define DB_RETENTION_DAYS  15 /* default raw-sample retention */
 #define DB_DETAIL_EPOCH    (7 * 86400) /* s: the shared part of results is stored
                                           once per epoch of sample time; retention
@@ -467,6 +467,86 @@ struct db_counters {
     int64_t vm_steps;       /* virtual machine steps: the work done */
 };
 void db_counters(struct db *db, struct db_counters *out);
+
+/* ---- alerts (db/alertlog.c) ----------------------------------------------------- */
+
+#define DB_URL_MAX          1024 /* bytes of a webhook URL, NUL included */
+#define DB_ALERT_DETAIL_MAX 256
+#define DB_ALERT_PAYLOAD_MAX 4096
+
+/* The codes are stored: append, never renumber. */
+enum db_alert_cause {
+    DB_ALERT_LEFT_POOL = 0,
+    DB_ALERT_BACK_IN_POOL = 1,
+    DB_ALERT_CERT_EXPIRING = 2,
+};
+enum db_alert_channel {
+    DB_ALERT_EMAIL = 0,
+    DB_ALERT_WEBHOOK = 1,
+};
+enum db_alert_status {
+    DB_ALERT_PENDING = 0, /* waiting for its (next) attempt */
+    DB_ALERT_SENT = 1,
+    DB_ALERT_FAILED = 2,  /* given up (detail says why) */
+};
+/* "left_pool", "back_in_pool", "cert_expiring"; "email", "webhook";
+   "pending", "sent", "failed": the API's words. */
+const char *db_alert_cause_str(enum db_alert_cause c);
+const char *db_alert_channel_str(enum db_alert_channel c);
+const char *db_alert_status_str(enum db_alert_status s);
+
+/* An account's alert channels; "" when not set. */
+struct db_alert_settings {
+    char email[DB_EMAIL_MAX];
+    char webhook[DB_URL_MAX];
+};
+/* 1 and *out, 0 none set (out emptied), -1 error. */
+int db_alert_settings_get(struct db *db, int64_t user, struct db_alert_settings *out);
+/* Replace both channels (NULL or "" clears one).  0 / -1. */
+int db_alert_settings_set(struct db *db, int64_t user, const char *email,
+                          const char *webhook);
+
+/* The in-pool verdict alerts last acted on: *state -1 never in the pool, 0
+   out, 1 in.  1/0 (no such source)/-1. */
+int db_source_alert_state(struct db *db, int64_t source, int *state);
+int db_source_alert_state_set(struct db *db, int64_t source, int state); /* 0 / -1 */
+
+/* The time of the newest alert_log row of (source, cause), any channel or
+   status: 1 and *time, 0 none, -1 error (the 24 h limit). */
+int db_alert_last(struct db *db, int64_t source, enum db_alert_cause cause,
+                  int64_t *time);
+
+/* One alert message (a row of alert_log with its source's host and port). */
+struct db_alert {
+    int64_t id;
+    int64_t time; /* of the event */
+    int64_t user, source;
+    char host[DB_HOST_MAX];
+    int port;
+    enum db_alert_cause cause;
+    enum db_alert_channel channel;
+    enum db_alert_status status;
+    int attempts;
+    int64_t next_try, updated;
+    char detail[DB_ALERT_DETAIL_MAX];
+    char payload[DB_ALERT_PAYLOAD_MAX]; /* db_alerts_due only; "" otherwise */
+};
+
+/* Queue a message: a row with status (PENDING, or FAILED when it cannot be
+   sent at all, detail saying why), next_try = a->time.  *id may be NULL. */
+int db_alert_add(struct db *db, const struct db_alert *a, int64_t *id);
+/* Pending messages due at now (next_try <= now), oldest first, at most
+   max, payload included.  *out malloc'd, caller frees. */
+int db_alerts_due(struct db *db, int64_t now, size_t max, struct db_alert **out,
+                  size_t *n);
+/* Record an attempt: new status, attempts, next_try, detail (NULL: "").
+   0 / -1. */
+int db_alert_update(struct db *db, int64_t id, enum db_alert_status st, int attempts,
+                    int64_t next_try, int64_t now, const char *detail);
+/* An account's messages, newest first, at most max (the API's "sent", the
+   account page); payload left empty.  *out malloc'd, caller frees. */
+int db_alert_log(struct db *db, int64_t user, size_t max, struct db_alert **out,
+                 size_t *n);
 
 /* ---- retention (db/retention.c) ------------------------------------------------- */
 

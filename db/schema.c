@@ -161,6 +161,36 @@ const char *const db_migrations[DB_SCHEMA_VERSION] = {
        in, and their sessions and API tokens stop working (the lookups
        below join users and require blocked = 0). */
     "ALTER TABLE users ADD COLUMN blocked INTEGER NOT NULL DEFAULT 0;",
+
+    /* 6 (alerts): the last in-pool verdict an alert was based on, per
+       source (NULL: never seen in the pool, so no "left_pool" before it
+       joined once; 0 out, 1 in), kept here so that a restart does not alert
+       again; each account's alert channels; and the log of alert messages,
+       one row per (event, channel), which is also the retry queue (status 0
+       pending with next_try) and the memory of the 24 h limit per source and
+       cause.  payload is the webhook body (JSON), from which the mail is
+       written too. */
+    "ALTER TABLE time_sources ADD COLUMN alert_in_pool INTEGER;"
+    "CREATE TABLE alert_settings ("
+    "  user INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
+    "  email TEXT,"
+    "  webhook TEXT);"
+    "CREATE TABLE alert_log ("
+    "  id INTEGER PRIMARY KEY,"
+    "  time INTEGER NOT NULL,"           /* of the event */
+    "  user INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  source INTEGER NOT NULL REFERENCES time_sources(id),"
+    "  cause INTEGER NOT NULL,"          /* enum db_alert_cause */
+    "  channel INTEGER NOT NULL,"        /* enum db_alert_channel */
+    "  status INTEGER NOT NULL,"         /* enum db_alert_status */
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_try INTEGER NOT NULL,"       /* while pending */
+    "  updated INTEGER NOT NULL,"        /* last attempt or creation */
+    "  detail TEXT NOT NULL DEFAULT '',"  /* why the last attempt failed */
+    "  payload TEXT NOT NULL);"
+    "CREATE INDEX alert_log_user ON alert_log(user, time);"
+    "CREATE INDEX alert_log_source ON alert_log(source, cause, time);"
+    "CREATE INDEX alert_log_due ON alert_log(next_try) WHERE status = 0;",
 };
 
 /* What user_row reads (users.c). */
@@ -177,6 +207,11 @@ const char *const db_migrations[DB_SCHEMA_VERSION] = {
 #define SAMPLE_ROW_COLS                                                                  \
     "id, source, kind, monitor, time, address, aead, reason, ke_status, "                \
     "ntp_status, offset1, delay1, offset2, delay2, stratum, step, score"
+
+/* What db/alertlog.c reads of an alert_log row (a) with its source (s). */
+#define ALERT_COLS                                                                       \
+    "a.id, a.time, a.user, a.source, s.host, s.port, a.cause, a.channel, a.status, "     \
+    "a.attempts, a.next_try, a.updated, a.detail"
 
 const char *const db_stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -241,6 +276,27 @@ const char *const db_stmt_sql[ST_COUNT] = {
     [ST_STATUS_ALL] = "SELECT " SRC_COLS_S ", " SCORE_COLS_SC
                       " FROM time_sources s LEFT JOIN scores sc ON sc.source = s.id "
                       "WHERE s.deleted IS NULL ORDER BY s.id, sc.kind, sc.monitor",
+
+    /* alerts (db/alertlog.c) */
+    [ST_ALERT_SETTINGS_GET] = "SELECT email, webhook FROM alert_settings WHERE user = ?1",
+    [ST_ALERT_SETTINGS_SET] =
+        "INSERT INTO alert_settings(user, email, webhook) VALUES(?1, ?2, ?3) "
+        "ON CONFLICT(user) DO UPDATE SET email = excluded.email, "
+        "webhook = excluded.webhook",
+    [ST_ALERT_STATE_GET] = "SELECT alert_in_pool FROM time_sources WHERE id = ?1",
+    [ST_ALERT_STATE_SET] = "UPDATE time_sources SET alert_in_pool = ?2 WHERE id = ?1",
+    [ST_ALERT_LAST] = "SELECT max(time) FROM alert_log WHERE source = ?1 AND cause = ?2",
+    [ST_ALERT_ADD] =
+        "INSERT INTO alert_log(time, user, source, cause, channel, status, attempts, "
+        "next_try, updated, detail, payload) VALUES(?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?1, ?8, ?9)",
+    [ST_ALERT_DUE] = "SELECT " ALERT_COLS ", a.payload FROM alert_log a "
+                     "JOIN time_sources s ON s.id = a.source "
+                     "WHERE a.status = 0 AND a.next_try <= ?1 ORDER BY a.next_try LIMIT ?2",
+    [ST_ALERT_UPDATE] = "UPDATE alert_log SET status = ?2, attempts = ?3, next_try = ?4, "
+                        "updated = ?5, detail = ?6 WHERE id = ?1",
+    [ST_ALERT_LIST] = "SELECT " ALERT_COLS " FROM alert_log a "
+                      "JOIN time_sources s ON s.id = a.source "
+                      "WHERE a.user = ?1 ORDER BY a.time DESC, a.id DESC LIMIT ?2",
 
     [ST_MON_ADD] = "INSERT OR IGNORE INTO monitors(name, key_hash, created) "
                    "VALUES(?1, ?2, ?3)",

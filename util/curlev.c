@@ -29,8 +29,10 @@ struct curlev_req {
     struct curlev *c;
     struct curlev_req *next, *prev;
     CURL *easy;
-    struct curl_slist *hdrs;
+    struct curl_slist *hdrs, *rcpt, *resolve;
     char *ca_file;
+    char *upload; /* SMTP message, and how much of it curl has read */
+    size_t upload_len, upload_off;
     char *buf;
     size_t len, cap, max;
     bool too_large;
@@ -61,6 +63,9 @@ req_free(struct curlev_req *r)
     curl_multi_remove_handle(c->multi, r->easy);
     curl_easy_cleanup(r->easy);
     curl_slist_free_all(r->hdrs);
+    curl_slist_free_all(r->rcpt);
+    curl_slist_free_all(r->resolve);
+    free(r->upload);
     free(r->ca_file);
     free(r->buf);
     free(r);
@@ -265,12 +270,26 @@ ssl_ctx_cb(CURL *e, void *ssl_ctx, void *arg)
     return tlsctx_add_ca(ssl_ctx, r->ca_file) == 0 ? CURLE_OK : CURLE_SSL_CACERT_BADFILE;
 }
 
+static size_t
+read_cb(char *out, size_t size, size_t n, void *arg)
+{
+    struct curlev_req *r = arg;
+    size_t len = size * n, left = r->upload_len - r->upload_off;
+
+    if (len > left)
+        len = left;
+    memcpy(out, r->upload + r->upload_off, len);
+    r->upload_off += len;
+    return len;
+}
+
+/* A request with the settings every transfer shares; NULL when out of
+   memory.  Not yet in the multi handle (see add). */
 static struct curlev_req *
-start(struct curlev *c, const char *url, const struct curlev_opts *o, const char *body,
-      size_t len, curlev_done_fn *done, void *arg)
+req_new(struct curlev *c, const char *url, const struct curlev_opts *o,
+        const char *protocols, curlev_done_fn *done, void *arg)
 {
     struct curlev_req *r = calloc(1, sizeof(*r));
-    char auth[256];
     bool ok;
 
     if (!r)
@@ -285,6 +304,60 @@ start(struct curlev *c, const char *url, const struct curlev_opts *o, const char
         free(r);
         return NULL;
     }
+    r->next = c->reqs;
+    if (c->reqs)
+        c->reqs->prev = r;
+    c->reqs = r;
+    ok = curl_easy_setopt(r->easy, CURLOPT_URL, url) == CURLE_OK &&
+         curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR,
+                          o->protocols ? o->protocols : protocols) == CURLE_OK;
+    if (ok && o->resolve) {
+        ok = (r->resolve = curl_slist_append(NULL, o->resolve)) != NULL &&
+             curl_easy_setopt(r->easy, CURLOPT_RESOLVE, r->resolve) == CURLE_OK;
+    }
+    if (ok && o->no_proxy)
+        ok = curl_easy_setopt(r->easy, CURLOPT_NOPROXY, "*") == CURLE_OK;
+    if (!ok) {
+        req_free(r);
+        return NULL;
+    }
+    curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
+    curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->err);
+    curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, o->timeout_ms);
+    curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS,
+                     o->timeout_ms < CONNECT_TIMEOUT_MS ? o->timeout_ms : CONNECT_TIMEOUT_MS);
+    if (r->ca_file) {
+        curl_easy_setopt(r->easy, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
+        curl_easy_setopt(r->easy, CURLOPT_SSL_CTX_DATA, r);
+    }
+    return r;
+}
+
+/* Hand r to the multi handle: r, or NULL (r freed). */
+static struct curlev_req *
+add(struct curlev_req *r, bool ok)
+{
+    if (!ok || curl_multi_add_handle(r->c->multi, r->easy) != CURLM_OK) {
+        req_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+static struct curlev_req *
+start(struct curlev *c, const char *url, const struct curlev_opts *o, const char *body,
+      size_t len, curlev_done_fn *done, void *arg)
+{
+    struct curlev_req *r = req_new(c, url, o, "http,https", done, arg);
+    char auth[256];
+    bool ok;
+
+    if (!r)
+        return NULL;
     r->hdrs = curl_slist_append(NULL, "Accept: application/json");
     ok = r->hdrs != NULL;
     if (ok && body)
@@ -297,39 +370,48 @@ start(struct curlev *c, const char *url, const struct curlev_opts *o, const char
             ok = (r->hdrs = curl_slist_append(r->hdrs, auth)) != NULL;
         util_wipe(auth, sizeof(auth));
     }
-    ok = ok && curl_easy_setopt(r->easy, CURLOPT_URL, url) == CURLE_OK &&
-         curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
-    curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
-    curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->err);
-    curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, o->timeout_ms);
-    curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS,
-                     o->timeout_ms < CONNECT_TIMEOUT_MS ? o->timeout_ms : CONNECT_TIMEOUT_MS);
     curl_easy_setopt(r->easy, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(r->easy, CURLOPT_USERAGENT, "ntspool-monitor/" NTSPOOL_VERSION);
+    curl_easy_setopt(r->easy, CURLOPT_USERAGENT,
+                     o->user_agent ? o->user_agent : "ntspool-monitor/" NTSPOOL_VERSION);
     curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->hdrs);
     curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
-    if (r->ca_file) {
-        curl_easy_setopt(r->easy, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
-        curl_easy_setopt(r->easy, CURLOPT_SSL_CTX_DATA, r);
-    }
     if (ok && body)
         ok = curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) ==
                  CURLE_OK &&
              curl_easy_setopt(r->easy, CURLOPT_COPYPOSTFIELDS, body) == CURLE_OK;
-    r->next = c->reqs;
-    if (c->reqs)
-        c->reqs->prev = r;
-    c->reqs = r;
-    if (!ok || curl_multi_add_handle(c->multi, r->easy) != CURLM_OK) {
-        req_free(r);
+    return add(r, ok);
+}
+
+struct curlev_req *
+curlev_mail(struct curlev *c, const char *url, const char *from, const char *rcpt,
+            const struct curlev_opts *o, const char *msg, size_t len, curlev_done_fn *done,
+            void *arg)
+{
+    struct curlev_req *r = req_new(c, url, o, "smtp,smtps", done, arg);
+    char addr[512];
+    bool ok;
+
+    if (!r)
         return NULL;
+    ok = (r->upload = malloc(len ? len : 1)) != NULL;
+    if (ok) {
+        memcpy(r->upload, msg, len);
+        r->upload_len = len;
     }
-    return r;
+    ok = ok && (size_t)snprintf(addr, sizeof(addr), "<%s>", rcpt) < sizeof(addr) &&
+         (r->rcpt = curl_slist_append(NULL, addr)) != NULL &&
+         (size_t)snprintf(addr, sizeof(addr), "<%s>", from) < sizeof(addr) &&
+         curl_easy_setopt(r->easy, CURLOPT_MAIL_FROM, addr) == CURLE_OK &&
+         curl_easy_setopt(r->easy, CURLOPT_MAIL_RCPT, r->rcpt) == CURLE_OK;
+    curl_easy_setopt(r->easy, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+    curl_easy_setopt(r->easy, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(r->easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(r->easy, CURLOPT_READFUNCTION, read_cb);
+    curl_easy_setopt(r->easy, CURLOPT_READDATA, r);
+    curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+    return add(r, ok);
 }
 
 struct curlev_req *

@@ -370,6 +370,14 @@ monapi_submit(struct web_req *r)
         }
     }
     metrics_samples_stored(r->w->p.metrics, count[IT_STORED]);
+    if (r->w->p.hooks.scored && nsamples) {
+        int64_t *ids = calloc(nsamples, sizeof(*ids));
+        for (size_t i = 0; ids && i < nsamples; i++)
+            ids[i] = batch[i].source;
+        if (ids)
+            r->w->p.hooks.scored(r->w->p.hooks.arg, ids, nsamples);
+        free(ids);
+    }
     if (count[IT_REFUSED])
         log_info("monitor %s: submit of %zu: %zu stored, %zu duplicate, %zu refused", m.name,
                  n, count[IT_STORED], count[IT_DUPLICATE], count[IT_REFUSED]);

@@ -530,6 +530,12 @@ route(struct web_req *r, const char *path)
     static const char api[] = "/api/v1/time-sources";
     static const char scores[] = "/scores/";
 
+    if (strcmp(path, "/api/v1/account/alerts") == 0) {
+        r->route = METRICS_ROUTE_ALERTS;
+        alertapi_alerts(r);
+        return;
+    }
+
     if (strncmp(path, api, sizeof(api) - 1) == 0) {
         const char *rest = path + sizeof(api) - 1;
         int64_t id;

@@ -36,6 +36,9 @@ struct web_hooks {
     /* A source was added or rekeyed (start or update probing) or deleted
        (stop).  Called after the database change committed. */
     void (*source_changed)(void *arg, int64_t id, bool deleted);
+    /* Samples of these sources were stored and committed (the monitor
+       API's submit): their in-pool verdicts may have changed (alerts). */
+    void (*scored)(void *arg, const int64_t *sources, size_t n);
     /* NULL when the monitor is healthy, else why not (for /healthz). */
     const char *(*health)(void *arg);
     /* Fill the gauges /metrics shows. */

@@ -104,6 +104,8 @@ size_t web_parse_id(const char *s, int64_t *id);
 void api_sources(struct web_req *r);                 /* /api/v1/time-sources */
 void api_source(struct web_req *r, int64_t id, const char *sub); /* .../{id}[/sub] */
 void compat_scores(struct web_req *r, const char *host, const char *what);
+/* GET/PUT /api/v1/account/alerts (alertapi.c). */
+void alertapi_alerts(struct web_req *r);
 /* The monitor API (monapi.c): GET /monitoring/get_work, POST /monitoring/submit. */
 void monapi_get_work(struct web_req *r);
 void monapi_submit(struct web_req *r);

@@ -268,9 +268,16 @@ test_migrations(void)
            From version 4 on, the index refuses the active twin. */
         if (v >= 1 && v < 4)
             CHECK_INT(sql_exec(path,
-                               "INSERT INTO time_sources(uuid, owner, host, created) "
-                               "VALUES('11111111-2222-4333-8444-555555555556', 1, "
-                               "'OLD.example.org', 6);"
+                               v >= 4 /* an active twin is impossible from 4 on */
+                                   ? "INSERT INTO time_sources(uuid, owner, host, created, "
+                                     "deleted) VALUES('11111111-2222-4333-8444-5555555555"
+                                     "56', 1, 'OLD.example.org', 6, 1700000000);"
+                                   : "INSERT INTO time_sources(uuid, owner, host, created) "
+                                     "VALUES('11111111-2222-4333-8444-555555555556', 1, "
+                                     "'OLD.example.org', 6);"),
+                      0);
+        if (v >= 1)
+            CHECK_INT(sql_exec(path,
                                "INSERT INTO time_sources(uuid, owner, host, created, "
                                "deleted) VALUES('11111111-2222-4333-8444-555555555557', "
                                "1, 'old.example.org', 7, 8);"
@@ -301,6 +308,9 @@ test_migrations(void)
         if (v >= 1) {
             struct db_user u;
             struct db_source s;
+            int state = 7;
+            CHECK_INT(db_source_alert_state(db, 1, &state), 1);
+            CHECK_INT(state, -1); /* migration 5: never seen in the pool */
             CHECK_INT(db_user_by_email(db, "OLD@example.org", &u), 1);
             CHECK_INT(db_source_get(db, 1, &s), 1);
             CHECK_STR(s.host, "old.example.org");
@@ -2297,6 +2307,101 @@ crash_child(const char *path, int fd, int64_t source, int64_t monitor)
     }
 }
 
+/* ---- alerts (db/alertlog.c) ------------------------------------------------------ */
+
+static void
+test_alerts(void)
+{
+    struct fixture f;
+    struct db_alert_settings as;
+    struct db_alert a, *list = NULL;
+    size_t n = 0;
+    int64_t t, id1 = 0, id2 = 0;
+    int state;
+
+    if (fixture(&f, "alerts.db") != 0) {
+        CHECK(0);
+        return;
+    }
+    CHECK_INT(db_alert_settings_get(f.db, f.user, &as), 0);
+    CHECK_STR(as.email, "");
+    CHECK_INT(db_alert_settings_set(f.db, f.user, "a@example.org", NULL), 0);
+    CHECK_INT(db_alert_settings_get(f.db, f.user, &as), 1);
+    CHECK_STR(as.email, "a@example.org");
+    CHECK_STR(as.webhook, "");
+    CHECK_INT(db_alert_settings_set(f.db, f.user, NULL, "https://h.example/x"), 0);
+    CHECK_INT(db_alert_settings_get(f.db, f.user, &as), 1);
+    CHECK_STR(as.email, "");
+    CHECK_STR(as.webhook, "https://h.example/x");
+
+    CHECK_INT(db_source_alert_state(f.db, f.src.id, &state), 1);
+    CHECK_INT(state, -1);
+    CHECK_INT(db_source_alert_state_set(f.db, f.src.id, 1), 0);
+    CHECK_INT(db_source_alert_state(f.db, f.src.id, &state), 1);
+    CHECK_INT(state, 1);
+    CHECK_INT(db_source_alert_state(f.db, 999, &state), 0);
+
+    CHECK_INT(db_alert_last(f.db, f.src.id, DB_ALERT_LEFT_POOL, &t), 0);
+    memset(&a, 0, sizeof(a));
+    a.time = 5000;
+    a.user = f.user;
+    a.source = f.src.id;
+    a.cause = DB_ALERT_LEFT_POOL;
+    a.channel = DB_ALERT_WEBHOOK;
+    a.status = DB_ALERT_PENDING;
+    snprintf(a.payload, sizeof(a.payload), "{\"x\":1}");
+    CHECK_INT(db_alert_add(f.db, &a, &id1), 0);
+    a.channel = DB_ALERT_EMAIL;
+    a.status = DB_ALERT_FAILED;
+    snprintf(a.detail, sizeof(a.detail), "no mail relay");
+    CHECK_INT(db_alert_add(f.db, &a, &id2), 0);
+    CHECK(id2 > id1);
+    CHECK_INT(db_alert_last(f.db, f.src.id, DB_ALERT_LEFT_POOL, &t), 1);
+    CHECK_INT(t, 5000);
+    CHECK_INT(db_alert_last(f.db, f.src.id, DB_ALERT_CERT_EXPIRING, &t), 0);
+
+    /* Only the pending one is due, and only from its time on. */
+    CHECK_INT(db_alerts_due(f.db, 4999, 10, &list, &n), 0);
+    CHECK_INT(n, 0);
+    free(list);
+    CHECK_INT(db_alerts_due(f.db, 5000, 10, &list, &n), 0);
+    CHECK_INT(n, 1);
+    if (n == 1) {
+        CHECK_INT(list[0].id, id1);
+        CHECK_STR(list[0].payload, "{\"x\":1}");
+        CHECK_STR(list[0].host, "time.example.org");
+        CHECK_INT(list[0].port, 4460);
+        CHECK_INT(list[0].channel, DB_ALERT_WEBHOOK);
+    }
+    free(list);
+    CHECK_INT(db_alert_update(f.db, id1, DB_ALERT_PENDING, 1, 5060, 5001, "HTTP 500"), 0);
+    CHECK_INT(db_alerts_due(f.db, 5059, 10, &list, &n), 0);
+    CHECK_INT(n, 0);
+    free(list);
+    CHECK_INT(db_alert_update(f.db, id1, DB_ALERT_SENT, 2, 5060, 5061, NULL), 0);
+    CHECK_INT(db_alerts_due(f.db, 9999, 10, &list, &n), 0);
+    CHECK_INT(n, 0);
+    free(list);
+
+    CHECK_INT(db_alert_log(f.db, f.user, 10, &list, &n), 0);
+    CHECK_INT(n, 2);
+    if (n == 2) {
+        CHECK_INT(list[0].id, id2); /* newest first (same time: higher id) */
+        CHECK_STR(db_alert_status_str(list[0].status), "failed");
+        CHECK_STR(list[0].detail, "no mail relay");
+        CHECK_STR(list[0].payload, "");
+        CHECK_STR(db_alert_status_str(list[1].status), "sent");
+        CHECK_INT(list[1].attempts, 2);
+        CHECK_STR(db_alert_cause_str(list[1].cause), "left_pool");
+        CHECK_STR(db_alert_channel_str(list[1].channel), "webhook");
+    }
+    free(list);
+    CHECK_INT(db_alert_log(f.db, f.user + 1, 10, &list, &n), 0);
+    CHECK_INT(n, 0);
+    free(list);
+    db_close(f.db);
+}
+
 static void
 test_crash(void)
 {
@@ -2416,6 +2521,7 @@ main(int argc, char **argv)
     test_retention();
     test_retention_epochs();
     test_fold_budget();
+    test_alerts();
     test_crash();
     remove_tmpdir();
     return check_finish("test_db");
