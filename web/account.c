@@ -1,6 +1,7 @@
 /* account.c - accounts on the web: register, log in, log out, set the first
  * password of an account made by `ntspoold user-add`, and the account page
- * with its API tokens.
+ * with its API tokens and alert settings (the checks are shared with the
+ * JSON API: alertapi_check).
  *
  * Passwords are hashed and verified by web/pwhash.c on worker threads: a
  * handler checks the form, queues the job, and the request waits (linked in
@@ -529,6 +530,92 @@ account_logout(struct web_req *r)
 
 /* ---- the account page: API tokens ------------------------------------------------ */
 
+#define ALERTS_SHOWN 20 /* messages listed on the account page */
+
+/* The alert channels and the latest messages (PRODUCT.md: what was sent, or
+   failed, is listed on the pages). */
+static void
+alerts_section(struct web_req *r, struct evbuffer *b)
+{
+    struct db_alert_settings as;
+    struct db_alert *log = NULL;
+    char when[HTML_TIME_LEN];
+    size_t n = 0;
+
+    if (db_alert_settings_get(r->w->p.db, r->user, &as) < 0 ||
+        db_alert_log(r->w->p.db, r->user, ALERTS_SHOWN, &log, &n) != 0) {
+        html_notice(b, "error", "The alert settings cannot be read now.");
+        return;
+    }
+    html_printf(b, "<h2>Alerts</h2>\n<p>One message when a source of yours leaves the "
+                   "pool (with the reason), comes back, or its certificate expires within "
+                   "14 days; at most one a day per source and cause. Leave a field empty "
+                   "to turn that channel off.</p>\n");
+    html_form_begin(b, "/account/alerts", NULL, r->sess.csrf);
+    html_printf(b, "<p><label for=\"email\">E-mail address</label>"
+                   "<input id=\"email\" name=\"email\" type=\"email\" value=\"%s\" "
+                   "autocomplete=\"email\" maxlength=\"%d\"></p>\n"
+                   "<p><label for=\"webhook\">Webhook URL (https://; gets a JSON POST)"
+                   "</label><input id=\"webhook\" name=\"webhook\" type=\"url\" "
+                   "value=\"%s\" autocomplete=\"off\" maxlength=\"%d\"></p>\n",
+                as.email, DB_EMAIL_MAX - 1, as.webhook, DB_URL_MAX - 1);
+    html_form_end(b, "Save the alert settings");
+    if (n == 0) {
+        html_printf(b, "<p>No alert sent yet.</p>\n");
+    } else {
+        html_printf(b, "<div class=\"table-wrap\"><table>\n<caption>Latest alerts"
+                       "</caption><thead><tr><th scope=\"col\">Time</th>"
+                       "<th scope=\"col\">Source</th><th scope=\"col\">Cause</th>"
+                       "<th scope=\"col\">Channel</th><th scope=\"col\">Status</th>"
+                       "<th scope=\"col\">Detail</th></tr></thead>\n<tbody>\n");
+        for (size_t i = 0; i < n; i++)
+            html_printf(b, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
+                           "<td>%s</td></tr>\n",
+                        html_time(when, log[i].time), log[i].host,
+                        db_alert_cause_str(log[i].cause),
+                        db_alert_channel_str(log[i].channel),
+                        db_alert_status_str(log[i].status), log[i].detail);
+        html_printf(b, "</tbody></table></div>\n");
+    }
+    free(log);
+}
+
+static void
+alerts_saved(struct web_req *r, const struct db_alert_settings *as, const char *code,
+             const char *why)
+{
+    char msg[320];
+
+    if (code) {
+        snprintf(msg, sizeof(msg), "The alert settings were not saved: %s.", why);
+        page_error(r, 400, msg);
+        return;
+    }
+    if (db_alert_settings_set(r->w->p.db, r->user, as->email, as->webhook) != 0) {
+        page_error(r, 500, "Database error; try again.");
+        return;
+    }
+    page_redirect(r, "/account");
+}
+
+static void
+alerts_post(struct web_req *r, struct evkeyvalq *q)
+{
+    const char *email = evhttp_find_header(q, "email");
+    const char *webhook = evhttp_find_header(q, "webhook");
+    struct db_alert_settings as;
+
+    memset(&as, 0, sizeof(as));
+    if ((email && strlen(email) >= sizeof(as.email)) ||
+        (webhook && strlen(webhook) >= sizeof(as.webhook))) {
+        page_error(r, 400, "The e-mail address or the webhook URL is too long.");
+        return;
+    }
+    snprintf(as.email, sizeof(as.email), "%s", email ? email : "");
+    snprintf(as.webhook, sizeof(as.webhook), "%s", webhook ? webhook : "");
+    alertapi_check(r, &as, alerts_saved);
+}
+
 static void
 account_view(struct web_req *r)
 {
@@ -576,6 +663,7 @@ account_view(struct web_req *r)
     html_form_begin(b, "/account/tokens", NULL, r->sess.csrf);
     html_field(b, "text", "name", "Name (what uses it)", NULL, "off", DB_NAME_MAX - 1);
     html_form_end(b, "Make a token");
+    alerts_section(r, b);
     page_reply(r, 200, b);
     evbuffer_free(b);
 }
@@ -621,7 +709,7 @@ account_page(struct web_req *r, const char *sub)
     int64_t id = 0;
     size_t n = 0;
 
-    if (strcmp(sub, "/tokens") != 0 && *sub &&
+    if (strcmp(sub, "/tokens") != 0 && strcmp(sub, "/alerts") != 0 && *sub &&
         !(strncmp(sub, "/tokens/", 8) == 0 && (n = web_parse_id(sub + 8, &id)) > 0 &&
           strcmp(sub + 8 + n, "/delete") == 0)) {
         page_error(r, 404, "There is no such page.");
@@ -638,7 +726,9 @@ account_page(struct web_req *r, const char *sub)
     }
     if (page_form(r, &q) != 0)
         return;
-    if (id == 0) {
+    if (strcmp(sub, "/alerts") == 0) {
+        alerts_post(r, &q);
+    } else if (id == 0) {
         token_new(r, &q);
     } else {
         int rc = db_api_token_delete(r->w->p.db, id, r->user);

@@ -62,24 +62,13 @@ get_alerts(struct web_req *r)
                         : NULL);
 }
 
-/* A PUT waiting for the webhook's name to resolve. */
+/* A change of settings waiting for the webhook's name to resolve. */
 struct put {
     struct web_req *r;
     struct dns_req *dns;
     struct db_alert_settings as;
+    alertapi_done_fn *done;
 };
-
-static void
-put_finish(struct web_req *r, const struct db_alert_settings *as)
-{
-    if (db_alert_settings_set(r->w->p.db, r->user, as->email, as->webhook) != 0) {
-        web_reply_error(r, 500, "internal", "database error");
-        return;
-    }
-    log_info("api: user %lld set alerts (e-mail %s, webhook %s)", (long long)r->user,
-             as->email[0] ? "on" : "off", as->webhook[0] ? "on" : "off");
-    get_alerts(r);
-}
 
 static void
 put_cancel(struct web_req *r)
@@ -98,6 +87,7 @@ put_resolved(const struct dns_result *res, void *arg)
     struct put *p = arg;
     struct web_req *r = p->r;
     struct db_alert_settings as = p->as;
+    alertapi_done_fn *done = p->done;
     size_t private = 0;
 
     p->dns = NULL;
@@ -107,13 +97,71 @@ put_resolved(const struct dns_result *res, void *arg)
         if (dns_addr_is_private((const struct sockaddr *)&res->addr[i]))
             private++;
     if (private > 0) {
-        web_reply_error(r, 400, "invalid_webhook",
-                        "the webhook's host resolves to a loopback, private or link-local "
-                        "address");
+        done(r, &as, "invalid_webhook",
+             "the webhook's host resolves to a loopback, private or link-local address");
         return;
     }
     /* A name that does not resolve (yet) is accepted: sending checks again. */
-    put_finish(r, &as);
+    done(r, &as, NULL, NULL);
+}
+
+void
+alertapi_check(struct web_req *r, const struct db_alert_settings *as,
+               alertapi_done_fn *done)
+{
+    struct alertmsg_url u;
+    char why[256];
+    struct put *p;
+
+    if (as->email[0] && !alertmsg_email_ok(as->email)) {
+        done(r, as, "invalid_email",
+             "the e-mail must be a plain address such as name@example.org");
+        return;
+    }
+    if (!as->webhook[0]) {
+        done(r, as, NULL, NULL);
+        return;
+    }
+    if (alertmsg_webhook_check(as->webhook, r->w->allow_private, &u, why, sizeof(why)) != 0) {
+        done(r, as, "invalid_webhook", why);
+        return;
+    }
+    if (r->w->allow_private || u.literal) {
+        done(r, as, NULL, NULL);
+        return;
+    }
+    if (!(p = calloc(1, sizeof(*p)))) {
+        web_reply_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    p->r = r;
+    p->as = *as;
+    p->done = done;
+    web_req_wait(r, put_cancel, p);
+    /* put_resolved may run before dns_resolve returns: p is gone then. */
+    {
+        struct dns_req *d = dns_resolve(r->w->p.dns, u.host, (uint16_t)u.port, 0,
+                                        put_resolved, p);
+        if (d)
+            p->dns = d;
+    }
+}
+
+static void
+put_done(struct web_req *r, const struct db_alert_settings *as, const char *code,
+         const char *why)
+{
+    if (code) {
+        web_reply_error(r, 400, code, "%s", why);
+        return;
+    }
+    if (db_alert_settings_set(r->w->p.db, r->user, as->email, as->webhook) != 0) {
+        web_reply_error(r, 500, "internal", "database error");
+        return;
+    }
+    log_info("api: user %lld set alerts (e-mail %s, webhook %s)", (long long)r->user,
+             as->email[0] ? "on" : "off", as->webhook[0] ? "on" : "off");
+    get_alerts(r);
 }
 
 /* The value of key: 1 and text copied (or "" for null) into out, 0 absent,
@@ -140,10 +188,7 @@ static void
 put_alerts(struct web_req *r)
 {
     struct db_alert_settings as;
-    struct alertmsg_url u;
-    char why[256];
     json_t *body;
-    struct put *p;
     int re, rw;
 
     if (web_body_json(r, &body) != 0)
@@ -156,7 +201,7 @@ put_alerts(struct web_req *r)
     re = string_field(body, "email", as.email, sizeof(as.email));
     rw = string_field(body, "webhook", as.webhook, sizeof(as.webhook));
     json_decref(body);
-    if (re < 0 || (re > 0 && as.email[0] && !alertmsg_email_ok(as.email))) {
+    if (re < 0) {
         web_reply_error(r, 400, "invalid_email",
                         "email must be a plain address such as name@example.org, or null");
         return;
@@ -165,32 +210,7 @@ put_alerts(struct web_req *r)
         web_reply_error(r, 400, "invalid_webhook", "webhook must be a URL or null");
         return;
     }
-    if (rw == 0 || !as.webhook[0]) {
-        put_finish(r, &as);
-        return;
-    }
-    if (alertmsg_webhook_check(as.webhook, r->w->allow_private, &u, why, sizeof(why)) != 0) {
-        web_reply_error(r, 400, "invalid_webhook", "%s", why);
-        return;
-    }
-    if (r->w->allow_private || u.literal) {
-        put_finish(r, &as);
-        return;
-    }
-    if (!(p = calloc(1, sizeof(*p)))) {
-        web_reply_error(r, 500, "internal", "out of memory");
-        return;
-    }
-    p->r = r;
-    p->as = as;
-    web_req_wait(r, put_cancel, p);
-    /* put_resolved may run before dns_resolve returns: p is gone then. */
-    {
-        struct dns_req *d = dns_resolve(r->w->p.dns, u.host, (uint16_t)u.port, 0,
-                                        put_resolved, p);
-        if (d)
-            p->dns = d;
-    }
+    alertapi_check(r, &as, put_done);
 }
 
 void

@@ -106,6 +106,16 @@ void api_source(struct web_req *r, int64_t id, const char *sub); /* .../{id}[/su
 void compat_scores(struct web_req *r, const char *host, const char *what);
 /* GET/PUT /api/v1/account/alerts (alertapi.c). */
 void alertapi_alerts(struct web_req *r);
+/* Check new alert settings (the e-mail address; the webhook URL, and unless
+   allow_private its host's addresses, resolved without blocking), then call
+   done exactly once: code NULL when they are fine, else an error code
+   ("invalid_email", "invalid_webhook") and a message.  r may wait meanwhile
+   (web_req_wait).  Shared by the API and the account page. */
+struct db_alert_settings;
+typedef void alertapi_done_fn(struct web_req *r, const struct db_alert_settings *as,
+                              const char *code, const char *why);
+void alertapi_check(struct web_req *r, const struct db_alert_settings *as,
+                    alertapi_done_fn *done);
 /* The monitor API (monapi.c): GET /monitoring/get_work, POST /monitoring/submit. */
 void monapi_get_work(struct web_req *r);
 void monapi_submit(struct web_req *r);

@@ -101,6 +101,23 @@ code_is acc 200 "account page"
 secure_page acc personal
 CSRF_A=$(csrf_of acc)
 [ ${#CSRF_A} -eq 48 ] && ok "account page carries a CSRF token" || bad "CSRF token '$CSRF_A'"
+has acc 'action="/account/alerts"' "account page: the alert settings form"
+has acc 'No alert sent yet.' "account page: the (empty) list of alerts sent"
+
+echo "== alert settings on the account page"
+web al1 a POST /account/alerts "email=ops%40example.org&webhook="
+code_is al1 403 "alert settings without the CSRF token"
+web al2 a POST /account/alerts "csrf=$CSRF_A&email=ops%40example.org&webhook="
+location_is al2 /account
+web al3 a GET /account
+has al3 'value="ops@example.org"' "the saved e-mail is shown"
+web al4 a POST /account/alerts "csrf=$CSRF_A&email=not+an+address&webhook="
+code_is al4 400 "an invalid e-mail address"
+has al4 'not saved' "the page says why"
+web al5 a POST /account/alerts "csrf=$CSRF_A&email=&webhook=ftp%3A%2F%2Fx.example%2F"
+code_is al5 400 "a webhook that is not https"
+web al6 a GET /account
+has al6 'value="ops@example.org"' "a refused change keeps the old settings"
 
 echo "== CSRF"
 web c1 a POST /account/tokens "name=x"
