@@ -15,7 +15,8 @@
  *
  * Prints one line of key=value pairs: batch, samples, secs (time inside
  * db_store_samples), rate (samples/s over that time), wall_rate, stored,
- * duplicate, other (outcomes), p50_ms and p99_ms per call.
+ * duplicate, other (outcomes), p50_ms and p99_ms per call, cpu_us (this
+ * process's CPU time per sample: a figure the machine's noise moves less).
  *   bench_ingest -d DB -b BATCH [-t SECONDS] [-p PREFIX] [-S SEED] */
 #include "db/db.h"
 #include "web/monwire.h"
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +51,17 @@ now_s(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* CPU time of this process (user + system), s. */
+static double
+cpu_s(void)
+{
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
 }
 
 static int
@@ -98,7 +111,7 @@ main(int argc, char **argv)
 {
     const char *path = NULL, *prefix = "ingest-";
     int batch = 0, opt, nmon = 0;
-    double secs = 10, busy = 0, wall0, *ms;
+    double secs = 10, busy = 0, wall0, cpu0, *ms;
     int64_t mon[MAX_MONITORS], now = (int64_t)time(NULL), after = 0;
     struct monwire_sample tmpl[2];
     struct db_source *src = NULL;
@@ -192,6 +205,7 @@ main(int argc, char **argv)
     if (!res || !b || !st || !ms)
         return 1;
     wall0 = now_s();
+    cpu0 = cpu_s();
     while (now_s() - wall0 < secs && calls < MAX_CALLS) {
         int m = (int)(calls % (size_t)nmon);
         double t0;
@@ -227,13 +241,14 @@ main(int argc, char **argv)
             outcome[st[i].outcome]++;
     }
     wall0 = now_s() - wall0;
+    cpu0 = cpu_s() - cpu0;
     qsort(ms, calls, sizeof(*ms), cmp_double);
     printf("batch=%d samples=%lld secs=%.3f rate=%.0f wall_rate=%.0f stored=%lld "
-           "duplicate=%lld other=%lld p50_ms=%.3f p99_ms=%.3f\n",
+           "duplicate=%lld other=%lld p50_ms=%.3f p99_ms=%.3f cpu_us=%.1f\n",
            batch, samples, busy, samples / busy, samples / wall0,
            outcome[DB_STORED] + outcome[DB_DISCARDED] + outcome[DB_LATE],
            outcome[DB_DUPLICATE], outcome[DB_INVALID] + outcome[DB_FUTURE] + outcome[DB_TOO_OLD],
-           ms[calls / 2], ms[calls * 99 / 100]);
+           ms[calls / 2], ms[calls * 99 / 100], cpu0 * 1e6 / (double)samples);
     db_close(db);
     for (int m = 0; m < nmon; m++)
         free(perm[m]);

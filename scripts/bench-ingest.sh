@@ -179,8 +179,13 @@ run_http() {
     fi
     s0=$(stored_total)
     c0=$(cpu_ticks "$DPID")
-    timeout $((DUR + 60)) wrk -t"$AGENTS" -c"$AGENTS" -d"${DUR}s" --timeout 10s --latency \
-        -s "$tmp/ingest.lua" "$URL/monitoring/submit" -- "$1" >"$tmp/wrk.$1.$2" 2>&1 ||
+    # wrk under python3 for its CPU time (RUSAGE_CHILDREN), on the last line
+    python3 -c 'import resource, subprocess, sys
+rc = subprocess.call(sys.argv[1:])
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+print("WRKCPU", u.ru_utime + u.ru_stime)
+sys.exit(rc)' timeout $((DUR + 60)) wrk -t"$AGENTS" -c"$AGENTS" -d"${DUR}s" --timeout 10s \
+        --latency -s "$tmp/ingest.lua" "$URL/monitoring/submit" -- "$1" >"$tmp/wrk.$1.$2" 2>&1 ||
         { cat "$tmp/wrk.$1.$2" >&2; die "wrk failed"; }
     c1=$(cpu_ticks "$DPID")
     sleep 0.5 # answers still in flight when wrk stopped
@@ -200,9 +205,12 @@ bad = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
 err = re.search(r"Socket errors: (.*)", t)
 lua = dict(kv.split("=") for kv in re.search(r"LUA (.*)", t).group(1).split())
 delta = int(s1) - int(s0)
+wcpu = float(re.search(r"WRKCPU ([0-9.]+)", t).group(1))
+dcpu = int(ticks) / int(hz)
 print(f"http batch={batch} rep={rep} secs={secs:.2f} rps={rps:.1f} p50={p50:.2f} p99={p99:.2f}"
       f" non2xx={bad.group(1) if bad else 0} sockerr={'yes' if err else 'no'}"
-      f" delta={delta} rate={delta / secs:.0f} cpu={int(ticks) / int(hz) / secs * 100:.0f}"
+      f" delta={delta} rate={delta / secs:.0f} cpu={dcpu / secs * 100:.0f}"
+      f" cpu_us={dcpu * 1e6 / max(delta, 1):.1f} wrk_cpu={wcpu / secs * 100:.0f}"
       + "".join(f" lua_{k}={v}" for k, v in lua.items()))
 PY
 }
@@ -250,8 +258,9 @@ for r in http:
     met = rate >= 5000 and rate >= brate / 3
     print(f"HEADLINE batch {b:>3} run {rep}: HTTP {rate:6.0f} samples/s"
           f" ({float(r['rps']):.0f} req/s, p50 {r['p50']} ms, p99 {r['p99']} ms,"
-          f" ntspoold CPU {r['cpu']}%); store alone {brate:6.0f} samples/s"
-          f" (call p50 {base['p50_ms']} ms, p99 {base['p99_ms']} ms);"
+          f" ntspoold CPU {r['cpu']}% = {r['cpu_us']} us/sample, wrk CPU {r['wrk_cpu']}%);"
+          f" store alone {brate:6.0f} samples/s (call p50 {base['p50_ms']} ms,"
+          f" p99 {base['p99_ms']} ms, CPU {base['cpu_us']} us/sample);"
           f" ratio {rate / brate:.2f}; targets {'met' if met else 'MISSED'}")
     print(f"    answers: {r['lua_responses']} (HTTP 200: {r['lua_ok']}, non-2xx {r['non2xx']},"
           f" socket errors {r['sockerr']}); results stored {r['lua_stored']},"
