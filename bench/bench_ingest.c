@@ -13,19 +13,28 @@
  * time and the offsets change per sample.  The interval is ntspoold's
  * default (241 s), as monapi passes cfg->interval.
  *
+ * With -c the store checkpoints as ntspoold does (cmd/ntspoold.c): no
+ * autocheckpoint on the writer's connection, a thread running a PASSIVE
+ * db_ckpt_run every second on a connection of its own; without it, as
+ * db_open leaves it (the writer checkpoints when the WAL passes its
+ * threshold).  The WAL's size at the end is printed (wal_mb).
+ *
  * Prints one line of key=value pairs: batch, samples, secs (time inside
  * db_store_samples), rate (samples/s over that time), wall_rate, stored,
  * duplicate, other (outcomes), p50_ms and p99_ms per call, cpu_us (this
  * process's CPU time per sample: a figure the machine's noise moves less).
- *   bench_ingest -d DB -b BATCH [-t SECONDS] [-p PREFIX] [-S SEED] */
+ *   bench_ingest -d DB -b BATCH [-t SECONDS] [-p PREFIX] [-S SEED] [-c] */
 #include "db/db.h"
 #include "web/monwire.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,6 +60,37 @@ now_s(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The checkpoint thread of -c, as ntspoold's: a PASSIVE checkpoint every
+   second until told to stop. */
+struct ckpt {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+    struct db_ckpt *c;
+};
+
+static void *
+ckpt_main(void *arg)
+{
+    struct ckpt *k = arg;
+
+    pthread_mutex_lock(&k->mu);
+    while (!k->stop) {
+        struct timespec until;
+
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 1;
+        pthread_cond_timedwait(&k->cv, &k->mu, &until);
+        if (k->stop)
+            break;
+        pthread_mutex_unlock(&k->mu);
+        db_ckpt_run(k->c, NULL, NULL);
+        pthread_mutex_lock(&k->mu);
+    }
+    pthread_mutex_unlock(&k->mu);
+    return NULL;
 }
 
 /* CPU time of this process (user + system), s. */
@@ -124,16 +164,21 @@ main(int argc, char **argv)
     struct probe_result *res;
     struct db_sample *b;
     struct db_stored *st;
-    char *err = NULL;
+    char *err = NULL, wal[600];
     struct db *db;
+    bool service_ckpt = false;
+    struct ckpt ck = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, NULL};
+    pthread_t th;
+    struct stat stw;
 
-    while ((opt = getopt(argc, argv, "d:b:t:p:S:")) != -1) {
+    while ((opt = getopt(argc, argv, "d:b:t:p:S:c")) != -1) {
         switch (opt) {
         case 'd': path = optarg; break;
         case 'b': batch = atoi(optarg); break;
         case 't': secs = atof(optarg); break;
         case 'p': prefix = optarg; break;
         case 'S': seed = strtoull(optarg, NULL, 10); break;
+        case 'c': service_ckpt = true; break;
         default: usage(); return 2;
         }
     }
@@ -204,6 +249,14 @@ main(int argc, char **argv)
     ms = calloc(MAX_CALLS, sizeof(*ms));
     if (!res || !b || !st || !ms)
         return 1;
+    if (service_ckpt) {
+        ck.c = db_ckpt_open(path, &err);
+        if (!ck.c || db_set_autocheckpoint(db, 0) != 0 ||
+            pthread_create(&th, NULL, ckpt_main, &ck) != 0) {
+            fprintf(stderr, "bench_ingest: checkpointer: %s\n", err ? err : "cannot start");
+            return 1;
+        }
+    }
     wall0 = now_s();
     cpu0 = cpu_s();
     while (now_s() - wall0 < secs && calls < MAX_CALLS) {
@@ -242,13 +295,25 @@ main(int argc, char **argv)
     }
     wall0 = now_s() - wall0;
     cpu0 = cpu_s() - cpu0;
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    if (stat(wal, &stw) != 0)
+        stw.st_size = 0;
+    if (service_ckpt) {
+        pthread_mutex_lock(&ck.mu);
+        ck.stop = true;
+        pthread_cond_signal(&ck.cv);
+        pthread_mutex_unlock(&ck.mu);
+        pthread_join(th, NULL);
+        db_ckpt_close(ck.c);
+    }
     qsort(ms, calls, sizeof(*ms), cmp_double);
     printf("batch=%d samples=%lld secs=%.3f rate=%.0f wall_rate=%.0f stored=%lld "
-           "duplicate=%lld other=%lld p50_ms=%.3f p99_ms=%.3f cpu_us=%.1f\n",
+           "duplicate=%lld other=%lld p50_ms=%.3f p99_ms=%.3f cpu_us=%.1f wal_mb=%.0f\n",
            batch, samples, busy, samples / busy, samples / wall0,
            outcome[DB_STORED] + outcome[DB_DISCARDED] + outcome[DB_LATE],
            outcome[DB_DUPLICATE], outcome[DB_INVALID] + outcome[DB_FUTURE] + outcome[DB_TOO_OLD],
-           ms[calls / 2], ms[calls * 99 / 100], cpu0 * 1e6 / (double)samples);
+           ms[calls / 2], ms[calls * 99 / 100], cpu0 * 1e6 / (double)samples,
+           (double)stw.st_size / 1048576.0);
     db_close(db);
     for (int m = 0; m < nmon; m++)
         free(perm[m]);
