@@ -51,6 +51,14 @@
 #define RETENTION_S      60    /* retention runs this often when idle */
 #define RETENTION_BUSY_MS 100  /* ... and this often while it has work left */
 #define CKPT_S           1     /* the checkpoint thread's period */
+/* The WAL bound: a PASSIVE checkpoint never waits for writers, so under a
+   steady stream of commits it may never catch up, and SQLite restarts the
+   log from its beginning only once a checkpoint has caught up.  Past this
+   length, writes pause (the built-in monitor's results stay queued, monitor
+   submits get 503 and Retry-After) until the checkpointer has copied the
+   whole log back; the next commit then starts the log again from the top
+   (and journal_size_limit trims the file). */
+#define WAL_PAUSE_FRAMES 16384 /* 64 MiB of 4 KiB pages (db.c's page size) */
 #define HEALTH_S         1     /* clock check and old TLS context collection */
 
 enum pend_type { PEND_RESULT, PEND_NA, PEND_CODEPOINTS };
@@ -99,6 +107,11 @@ struct svc {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool ckpt_running, ckpt_stop;
+    /* Set by the checkpoint thread (under mu): its last run copied the
+       whole WAL back into the database. */
+    bool ckpt_caught_up;
+    int ckpt_wal_frames; /* the log's length at its last run, in pages */
+    bool writes_paused; /* the loop holds writes back (WAL_PAUSE_FRAMES) */
     bool stopping;
 };
 
@@ -334,6 +347,41 @@ mono(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* True while writes must wait for the checkpointer (WAL_PAUSE_FRAMES); the
+   first call past the bound wakes the checkpointer at once.  Never while
+   stopping: the last results are stored whatever the log's size. */
+static bool
+writes_held(struct svc *s)
+{
+    bool caught_up;
+
+    if (!s->ckpt_running || s->stopping)
+        return false;
+    pthread_mutex_lock(&s->mu);
+    caught_up = s->ckpt_caught_up;
+    if (!s->writes_paused) {
+        if (s->ckpt_wal_frames > WAL_PAUSE_FRAMES && !caught_up) {
+            s->writes_paused = true;
+            pthread_cond_signal(&s->cv);
+            log_info("store: the WAL holds %d pages: writes wait for the checkpoint",
+                     s->ckpt_wal_frames);
+        }
+    } else if (caught_up) {
+        s->writes_paused = false;
+        log_info("store: checkpoint caught up: writes resume");
+    } else {
+        pthread_cond_signal(&s->cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return s->writes_paused;
+}
+
+static bool
+hook_writes_held(void *arg)
+{
+    return writes_held(arg);
+}
+
 /* Store up to max (<= BATCH_MAX) queued items in one transaction.  On a
    database error nothing is taken off the queue: the next flush retries. */
 static void
@@ -345,6 +393,12 @@ flush(struct svc *s, size_t max)
 
     if (n == 0)
         return;
+    if (writes_held(s)) {
+        struct timeval tv = {0, 50 * 1000};
+        if (!s->stopping)
+            evtimer_add(s->flush_ev, &tv);
+        return;
+    }
     if (db_begin(s->db) != 0)
         goto retry;
     for (size_t i = 0; i < n; i++) {
@@ -665,6 +719,8 @@ ckpt_main(void *arg)
         if (db_ckpt_run(c, &wal, &done) != 0)
             log_warn("checkpoint: failed (wal %d frames)", wal);
         pthread_mutex_lock(&s->mu);
+        s->ckpt_caught_up = done >= wal;
+        s->ckpt_wal_frames = wal;
     }
     pthread_mutex_unlock(&s->mu);
     db_ckpt_close(c);
@@ -868,6 +924,7 @@ run(struct svc *s)
     wp.hooks.scored = hook_scored;
     wp.hooks.health = hook_health;
     wp.hooks.gauges = hook_gauges;
+    wp.hooks.writes_held = hook_writes_held;
     wp.hooks.arg = s;
     s->web = web_new(&wp, err, sizeof(err));
     if (!s->web) {

@@ -221,7 +221,10 @@ configure(sqlite3 *h, char **err)
                          far less per sample: 10,000 pages halves the store
                          rate of 40,000 at 2M samples (bench/bench_db.c). */
                       "PRAGMA wal_autocheckpoint=" DB_CHECKPOINT_PAGES ";"
-                      "PRAGMA mmap_size=" DB_MMAP_BYTES ";",
+                      "PRAGMA mmap_size=" DB_MMAP_BYTES ";"
+                      /* When the log starts again from the top, trim the
+                         file back to this size instead of keeping its peak. */
+                      "PRAGMA journal_size_limit=67108864;",
                       err);
 }
 

@@ -291,6 +291,12 @@ monapi_submit(struct web_req *r)
     }
     if (monitor_auth(r, &m) != 0)
         return;
+    if (r->w->p.hooks.writes_held && r->w->p.hooks.writes_held(r->w->p.hooks.arg)) {
+        /* The agent keeps the batch (spool) and sends it again. */
+        evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", "1");
+        web_reply_error(r, 503, "busy", "the database is catching up; send again shortly");
+        return;
+    }
     if (len > MONWIRE_MAX_BODY) {
         web_reply_error(r, 413, "too_large", "the body is over %d bytes", MONWIRE_MAX_BODY);
         return;

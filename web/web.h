@@ -43,6 +43,9 @@ struct web_hooks {
     const char *(*health)(void *arg);
     /* Fill the gauges /metrics shows. */
     void (*gauges)(void *arg, struct metrics_gauges *g);
+    /* True while bulk writes must wait (the WAL is past its bound and the
+       checkpointer is catching up): the monitor API answers 503. */
+    bool (*writes_held)(void *arg);
     void *arg;
 };
 
