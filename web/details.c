@@ -156,7 +156,7 @@ scores(struct evbuffer *b, const struct db_source_status *st,
     for (int k = 0; k < SCORE_KINDS; k++) {
         const struct db_kind_status *ks = &st->kind[k];
         html_printf(b, "<tr><th scope=\"row\">%s</th>", score_kind_str((enum score_kind)k));
-        sources_score_td(b, &ks->cur);
+        sources_score_td(b, &ks->cur, "Score");
         html_printf(b, "<td class=\"num\">%d</td><td>%s</td><td>%s</td></tr>\n",
                     ks->cur.n_fresh, html_time(t, ks->last_probe),
                     ks->has_last ? diag_reason_text(ks->last_reason) : "no probe yet");

@@ -369,8 +369,12 @@ const char html_stylesheet[] =
     "dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;"
     "margin:.6rem 0}\ndl.facts dt{font-weight:600}\ndl.facts dd{margin:0;"
     "overflow-wrap:anywhere}\n"
-    "figure.graph{margin:.6rem 0}\nfigure.graph svg{width:100%;height:auto;"
-    "max-width:100%;display:block}\n"
+    "figure.graph{margin:.6rem 0;overflow-x:auto}\nfigure.graph svg{width:100%;"
+    "height:auto;min-width:40rem;display:block}\n"
+    "p.caption{color:var(--muted);font-size:.9rem;margin:.6rem 0 .2rem}\n"
+    "table.sources thead th{white-space:nowrap}\ntd.out{min-width:14rem}\n"
+    "table.samples td{white-space:nowrap}\ntable.samples td:last-child{white-space:"
+    "normal;min-width:9rem}\n"
     "figcaption{color:var(--muted);font-size:.9rem}\n"
     "form.filters{display:flex;flex-wrap:wrap;gap:0 1rem;align-items:flex-end}\n"
     "form.filters select{width:auto;min-width:8rem}\n"
@@ -380,5 +384,13 @@ const char html_stylesheet[] =
     "table.samples{font-size:.9rem}\n"
     "pre.config{white-space:pre-wrap;overflow-wrap:anywhere}\n"
     "@media (max-width:40rem){h1{font-size:1.35rem}th,td{padding:.3rem}"
+    /* the sources table as one card per source, each value with its label */
+    "table.sources thead{position:absolute;width:1px;height:1px;overflow:hidden;"
+    "clip:rect(0 0 0 0)}\ntable.sources,table.sources tbody,table.sources tr,"
+    "table.sources th,table.sources td{display:block;width:auto;min-width:0}\n"
+    "table.sources tr{border:1px solid var(--line);border-radius:4px;margin:.6rem 0}\n"
+    "table.sources td{display:flex;gap:.5rem;text-align:left;border-bottom:none}\n"
+    "table.sources td::before{content:attr(data-label);font-weight:600;min-width:6.5rem;"
+    "color:var(--fg)}\n"
     "dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:.3rem}}\n";
 const size_t html_stylesheet_len = sizeof(html_stylesheet) - 1;

@@ -50,17 +50,18 @@ sources_score_text(char out[16], double v)
 }
 
 int
-sources_score_td(struct evbuffer *b, const struct score_current *cur)
+sources_score_td(struct evbuffer *b, const struct score_current *cur, const char *label)
 {
     char num[16];
     bool scored = cur->state == SCORE_STATE_SCORED;
     const char *cls = html_score_class(cur->state != SCORE_STATE_NA, scored, cur->score);
 
     if (cur->state == SCORE_STATE_NA)
-        return html_printf(b, "<td class=\"%s\">n/a</td>", cls);
+        return html_printf(b, "<td class=\"%s\" data-label=\"%s\">n/a</td>", cls, label);
     if (!scored)
-        return html_printf(b, "<td class=\"%s\">no score yet</td>", cls);
-    return html_printf(b, "<td class=\"num %s\">%s</td>", cls,
+        return html_printf(b, "<td class=\"%s\" data-label=\"%s\">no score yet</td>", cls,
+                           label);
+    return html_printf(b, "<td class=\"num %s\" data-label=\"%s\">%s</td>", cls, label,
                        sources_score_text(num, cur->score));
 }
 
@@ -152,10 +153,11 @@ table(struct web_req *r, struct evbuffer *b, const struct db_source_status *list
 {
     char t[HTML_TIME_LEN], label[SOURCES_LABEL_MAX];
 
-    html_printf(b, "<div class=\"table-wrap\"><table class=\"sources\">\n"
-                   "<caption>Scores: above 10 counts for the pool; 0 to 10 rising; "
-                   "below 0 failing; n/a: the host name has no address of that "
-                   "family.</caption>\n<thead><tr><th scope=\"col\">Server</th>");
+    html_printf(b, "<p class=\"caption\" id=\"sources-legend\">Scores: above 10 counts "
+                   "for the pool; 0 to 10 rising; below 0 failing; n/a: the host name has "
+                   "no address of that family.</p>\n<div class=\"table-wrap\">"
+                   "<table class=\"sources\" aria-describedby=\"sources-legend\">\n"
+                   "<thead><tr><th scope=\"col\">Server</th>");
     for (int k = 0; k < SCORE_KINDS; k++)
         html_printf(b, "<th scope=\"col\">%s</th>", score_kind_str((enum score_kind)k));
     html_printf(b, "<th scope=\"col\">In the pool</th><th scope=\"col\">Last probe</th>"
@@ -169,14 +171,17 @@ table(struct web_req *r, struct evbuffer *b, const struct db_source_status *list
         html_printf(b, "<tr><th scope=\"row\"><a href=\"/time-sources/%u\">%s</a></th>", id,
                     sources_label(label, st->src.host, st->src.port));
         for (int k = 0; k < SCORE_KINDS; k++)
-            sources_score_td(b, &st->kind[k].cur);
+            sources_score_td(b, &st->kind[k].cur, score_kind_str((enum score_kind)k));
         if (st->in_pool)
-            html_printf(b, "<td class=\"score-good\">yes</td>");
+            html_printf(b, "<td class=\"score-good\" data-label=\"In the pool\">yes</td>");
         else
-            html_printf(b, "<td class=\"out\">no: %s</td>", st->why);
-        html_printf(b, "<td class=\"nowrap\">%s</td><td>", html_time(t, st->last_probe));
+            html_printf(b, "<td class=\"out\" data-label=\"In the pool\">no: %s</td>",
+                        st->why);
+        html_printf(b, "<td class=\"nowrap\" data-label=\"Last probe\">%s</td>"
+                       "<td data-label=\"Certificate\">",
+                    html_time(t, st->last_probe));
         sources_cert(b, st->cert_not_after, r->now);
-        html_printf(b, "</td><td class=\"actions\"><a class=\"button\" "
+        html_printf(b, "</td><td class=\"actions\" data-label=\"Actions\"><a class=\"button\" "
                        "href=\"/time-sources/%u/rekey\">Rekey</a> <a class=\"button "
                        "danger\" href=\"/time-sources/%u/delete\">Delete</a></td></tr>\n",
                     id, id);

@@ -226,8 +226,9 @@ const char *sources_label(char out[SOURCES_LABEL_MAX], const char *host, int por
 /* A score with one decimal into out (no "-0.0"); "n/a" when not finite. */
 const char *sources_score_text(char out[16], double v);
 /* A <td> with a kind's current score: the number, "n/a" or "no score yet",
-   with its score-* class (the text says it too: colour is never alone). */
-int sources_score_td(struct evbuffer *b, const struct score_current *cur);
+   with its score-* class (the text says it too: colour is never alone) and
+   data-label (what a narrow screen shows before the value). */
+int sources_score_td(struct evbuffer *b, const struct score_current *cur, const char *label);
 /* A certificate's expiry: the date, flagged (class warn) when expired or
    within 14 days; "not seen yet" when unknown. */
 int sources_cert(struct evbuffer *b, int64_t not_after, int64_t now);

@@ -271,7 +271,7 @@ code_is s9 200 "a page past the end"
 has s9 'No samples on this page' "says so"
 web l1 a GET /time-sources
 has l1 'class="num score-' "scores shown with their class"
-grep -o 'class="num score-[a-z]*">-\?[0-9]*\.[0-9]<' "$tmp/l1.html" >/dev/null &&
+grep -o 'class="num score-[a-z]*" data-label="[^"]*">-\?[0-9]*\.[0-9]<' "$tmp/l1.html" >/dev/null &&
     ok "scores with one decimal" || bad "no score with one decimal"
 
 finish
