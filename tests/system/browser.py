@@ -71,11 +71,11 @@ def submit(d, form_css="main form"):
 
 
 def overflow(d):
-    """Elements wider than the viewport outside a scrolling table wrapper."""
+    """Elements wider than the viewport outside the wrappers that scroll (tables, graph)."""
     return d.execute_script("""
         const w = document.documentElement.clientWidth, bad = [];
         for (const e of document.querySelectorAll('main *')) {
-            if (e.closest('.table-wrap')) continue;
+            if (e.closest('.table-wrap, figure.graph')) continue;  // these scroll
             const r = e.getBoundingClientRect();
             if (r.right > w + 1) bad.push(e.tagName + '.' + e.className);
         }
