@@ -5,7 +5,7 @@
  * (diag.c) and the recent samples, filtered by kind and monitor (a GET form)
  * and paged.
  *
- * sources.c routes here after checking that the source is the caller's.  The
+ * srcpage.c routes here after checking that the source is the caller's.  The
  * work is bounded whatever the history: the graph reads at most
  * GRAPH_ROWS_MAX rows of the window, each kind's latest failure is looked for
  * within the window only, and a page of samples is one LIMIT/OFFSET query. */
@@ -132,7 +132,7 @@ summary(struct web_req *r, struct evbuffer *b, const struct db_source_status *st
         html_printf(b, "<span class=\"out\">no: %s</span>", st->why);
     html_printf(b, "</dd>\n<dt>Last probe</dt><dd>%s</dd>\n<dt>Certificate</dt><dd>",
                 html_time(t, st->last_probe));
-    sources_cert(b, st->cert_not_after, r->now);
+    srcpage_cert(b, st->cert_not_after, r->now);
     html_printf(b, "</dd>\n<dt>Pool record code points</dt><dd>%s</dd>\n"
                    "<dt>Added</dt><dd>%s</dd>\n<dt>UUID</dt><dd><code>%s</code></dd>\n</dl>\n"
                    "<p class=\"actions\"><a class=\"button\" href=\"/time-sources/%u/rekey\">"
@@ -156,7 +156,7 @@ scores(struct evbuffer *b, const struct db_source_status *st,
     for (int k = 0; k < SCORE_KINDS; k++) {
         const struct db_kind_status *ks = &st->kind[k];
         html_printf(b, "<tr><th scope=\"row\">%s</th>", score_kind_str((enum score_kind)k));
-        sources_score_td(b, &ks->cur, "Score");
+        srcpage_score_td(b, &ks->cur, "Score");
         html_printf(b, "<td class=\"num\">%d</td><td>%s</td><td>%s</td></tr>\n",
                     ks->cur.n_fresh, html_time(t, ks->last_probe),
                     ks->has_last ? diag_reason_text(ks->last_reason) : "no probe yet");
@@ -178,7 +178,7 @@ scores(struct evbuffer *b, const struct db_source_status *st,
                        "<td>%s</td><td>%s</td><td>%s</td></tr>\n",
                     m->monitor_name, score_kind_str(m->kind),
                     html_score_class(!m->m.not_applicable, scored, m->m.score),
-                    m->m.not_applicable ? "n/a" : scored ? sources_score_text(num, m->m.score)
+                    m->m.not_applicable ? "n/a" : scored ? srcpage_score_text(num, m->m.score)
                                                          : "no score yet",
                     m->fresh ? "yes" : "no: stale", html_time(t, m->m.time),
                     m->m.not_applicable ? "no address of this family"
@@ -377,7 +377,7 @@ samples(struct web_req *r, struct evbuffer *b, const struct db_source_status *st
                     aead_name(x->aead), result_ke_status_str(x->ke_status),
                     x->ke_status == KE_OK ? result_ntp_status_str(x->ntp_status) : "-", off,
                     step, html_score_class(true, isfinite(x->score), x->score),
-                    isfinite(x->score) ? sources_score_text(sc, x->score) : "unchanged",
+                    isfinite(x->score) ? srcpage_score_text(sc, x->score) : "unchanged",
                     diag_reason_text(x->reason));
     }
     if (n > 0)
@@ -401,7 +401,7 @@ details_page(struct web_req *r, const struct db_source_status *st)
     struct db_monitor *mons = NULL;
     struct db_monitor_score *ms = NULL;
     struct evbuffer *b = NULL;
-    char label[SOURCES_LABEL_MAX], sid[24];
+    char label[SRCPAGE_LABEL_MAX], sid[24];
     size_t nm = 0, nms = 0;
     struct sel s;
 
@@ -420,7 +420,7 @@ details_page(struct web_req *r, const struct db_source_status *st)
         goto out;
     }
     snprintf(sid, sizeof(sid), "%lld", (long long)st->src.id);
-    page_begin(r, b, sources_label(label, st->src.host, st->src.port));
+    page_begin(r, b, srcpage_label(label, st->src.host, st->src.port));
     summary(r, b, st, sid);
     scores(b, st, ms, nms);
     if (graph(r, b, st, mons, nm) != 0 || (failures(r, b, st, mons, nm), 0) ||

@@ -1,7 +1,7 @@
 /* page.c - the HTML side of the server: routing of page paths, the helpers
  * every page handler uses (declared in web_int.h: page_begin, page_reply,
  * page_redirect, page_error, page_user, page_form), the landing page and
- * the stylesheet.  The Time sources pages are sources.c's and details.c's.
+ * the stylesheet.  The Time sources pages are srcpage.c's and details.c's.
  *
  * How to write a page (account.c and admin.c are examples):
  *   GET:  page_user(r) (or session_load for public pages), build into an
@@ -304,7 +304,7 @@ page_route(struct web_req *r, const char *path)
     } else if (strcmp(path, "/account") == 0 || strncmp(path, "/account/", 9) == 0) {
         account_page(r, path + 8);
     } else if (strcmp(path, "/time-sources") == 0 || strncmp(path, "/time-sources/", 14) == 0) {
-        sources_page(r, path + 13);
+        srcpage_page(r, path + 13);
     } else if (strcmp(path, "/admin") == 0 || strncmp(path, "/admin/", 7) == 0) {
         admin_page(r, path + 6);
     } else {

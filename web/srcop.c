@@ -1,5 +1,5 @@
 /* srcop.c - what the JSON API (api.c) and the Time sources pages
- * (sources.c) both do to a time source: check a new one (host rule, port
+ * (srcpage.c) both do to a time source: check a new one (host rule, port
  * range, duplicate), add it (after a DNS check of private addresses unless
  * allow_private is on) with its first token, rekey it and delete it.  Each
  * caller turns the outcome into its own reply (JSON errors, or a form shown

@@ -214,23 +214,23 @@ void account_page(struct web_req *r, const char *sub);
 /* /admin[/...]: sub is what follows /admin ("" or "/users", ...) */
 void admin_page(struct web_req *r, const char *sub);
 
-/* ---- time sources (sources.c, details.c) ------------------------------------------ */
+/* ---- time sources (srcpage.c, details.c) ------------------------------------------ */
 
 /* /time-sources[/...]: sub is what follows /time-sources. */
-void sources_page(struct web_req *r, const char *sub);
+void srcpage_page(struct web_req *r, const char *sub);
 /* GET /time-sources/{id}: the details page of st, the caller's own source. */
 void details_page(struct web_req *r, const struct db_source_status *st);
 /* host, or host:port when port is not the default, into out; returns out. */
-#define SOURCES_LABEL_MAX (DB_HOST_MAX + 8)
-const char *sources_label(char out[SOURCES_LABEL_MAX], const char *host, int port);
+#define SRCPAGE_LABEL_MAX (DB_HOST_MAX + 8)
+const char *srcpage_label(char out[SRCPAGE_LABEL_MAX], const char *host, int port);
 /* A score with one decimal into out (no "-0.0"); "n/a" when not finite. */
-const char *sources_score_text(char out[16], double v);
+const char *srcpage_score_text(char out[16], double v);
 /* A <td> with a kind's current score: the number, "n/a" or "no score yet",
    with its score-* class (the text says it too: colour is never alone) and
    data-label (what a narrow screen shows before the value). */
-int sources_score_td(struct evbuffer *b, const struct score_current *cur, const char *label);
+int srcpage_score_td(struct evbuffer *b, const struct score_current *cur, const char *label);
 /* A certificate's expiry: the date, flagged (class warn) when expired or
    within 14 days; "not seen yet" when unknown. */
-int sources_cert(struct evbuffer *b, int64_t not_after, int64_t now);
+int srcpage_cert(struct evbuffer *b, int64_t not_after, int64_t now);
 
 #endif

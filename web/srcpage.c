@@ -1,4 +1,4 @@
-/* sources.c - the Time sources pages (PRODUCT.md "Web UI"): the list of the
+/* srcpage.c - the Time sources pages (PRODUCT.md "Web UI"): the list of the
  * user's sources under the add form, adding (answered with the token page),
  * and the confirmation steps of Rekey and Delete.  details.c draws
  * /time-sources/{id}; srcop.c does the work the JSON API does too.
@@ -29,17 +29,17 @@
 /* ---- pieces shared with details.c ----------------------------------------------- */
 
 const char *
-sources_label(char out[SOURCES_LABEL_MAX], const char *host, int port)
+srcpage_label(char out[SRCPAGE_LABEL_MAX], const char *host, int port)
 {
     if (port == SRCOP_DEFAULT_PORT)
-        snprintf(out, SOURCES_LABEL_MAX, "%s", host);
+        snprintf(out, SRCPAGE_LABEL_MAX, "%s", host);
     else
-        snprintf(out, SOURCES_LABEL_MAX, "%s:%d", host, port);
+        snprintf(out, SRCPAGE_LABEL_MAX, "%s:%d", host, port);
     return out;
 }
 
 const char *
-sources_score_text(char out[16], double v)
+srcpage_score_text(char out[16], double v)
 {
     if (!isfinite(v))
         return "n/a";
@@ -50,7 +50,7 @@ sources_score_text(char out[16], double v)
 }
 
 int
-sources_score_td(struct evbuffer *b, const struct score_current *cur, const char *label)
+srcpage_score_td(struct evbuffer *b, const struct score_current *cur, const char *label)
 {
     char num[16];
     bool scored = cur->state == SCORE_STATE_SCORED;
@@ -62,11 +62,11 @@ sources_score_td(struct evbuffer *b, const struct score_current *cur, const char
         return html_printf(b, "<td class=\"%s\" data-label=\"%s\">no score yet</td>", cls,
                            label);
     return html_printf(b, "<td class=\"num %s\" data-label=\"%s\">%s</td>", cls, label,
-                       sources_score_text(num, cur->score));
+                       srcpage_score_text(num, cur->score));
 }
 
 int
-sources_cert(struct evbuffer *b, int64_t not_after, int64_t now)
+srcpage_cert(struct evbuffer *b, int64_t not_after, int64_t now)
 {
     char t[HTML_TIME_LEN];
     int64_t left = not_after - now;
@@ -151,7 +151,7 @@ empty_state(struct evbuffer *b)
 static void
 table(struct web_req *r, struct evbuffer *b, const struct db_source_status *list, size_t n)
 {
-    char t[HTML_TIME_LEN], label[SOURCES_LABEL_MAX];
+    char t[HTML_TIME_LEN], label[SRCPAGE_LABEL_MAX];
 
     html_printf(b, "<p class=\"caption\" id=\"sources-legend\">Scores: above 10 counts "
                    "for the pool; 0 to 10 rising; below 0 failing; n/a: the host name has "
@@ -169,9 +169,9 @@ table(struct web_req *r, struct evbuffer *b, const struct db_source_status *list
 
         snprintf(id, sizeof(id), "%lld", (long long)st->src.id);
         html_printf(b, "<tr><th scope=\"row\"><a href=\"/time-sources/%u\">%s</a></th>", id,
-                    sources_label(label, st->src.host, st->src.port));
+                    srcpage_label(label, st->src.host, st->src.port));
         for (int k = 0; k < SCORE_KINDS; k++)
-            sources_score_td(b, &st->kind[k].cur, score_kind_str((enum score_kind)k));
+            srcpage_score_td(b, &st->kind[k].cur, score_kind_str((enum score_kind)k));
         if (st->in_pool)
             html_printf(b, "<td class=\"score-good\" data-label=\"In the pool\">yes</td>");
         else
@@ -180,7 +180,7 @@ table(struct web_req *r, struct evbuffer *b, const struct db_source_status *list
         html_printf(b, "<td class=\"nowrap\" data-label=\"Last probe\">%s</td>"
                        "<td data-label=\"Certificate\">",
                     html_time(t, st->last_probe));
-        sources_cert(b, st->cert_not_after, r->now);
+        srcpage_cert(b, st->cert_not_after, r->now);
         html_printf(b, "</td><td class=\"actions\" data-label=\"Actions\"><a class=\"button\" "
                        "href=\"/time-sources/%u/rekey\">Rekey</a> <a class=\"button "
                        "danger\" href=\"/time-sources/%u/delete\">Delete</a></td></tr>\n",
@@ -230,14 +230,14 @@ token_page(struct web_req *r, int64_t id, const char *host, int port, const char
            bool added)
 {
     struct evbuffer *b = evbuffer_new();
-    char label[SOURCES_LABEL_MAX], title[SOURCES_LABEL_MAX + 16], sid[24];
+    char label[SRCPAGE_LABEL_MAX], title[SRCPAGE_LABEL_MAX + 16], sid[24];
     char snip[SNIP_MAX];
 
     if (!b) {
         web_reply(r, 500, NULL, NULL);
         return;
     }
-    sources_label(label, host, port);
+    srcpage_label(label, host, port);
     snprintf(title, sizeof(title), "Token for %s", label);
     snprintf(sid, sizeof(sid), "%lld", (long long)id);
     page_begin(r, b, title);
@@ -343,13 +343,13 @@ static void
 confirm_page(struct web_req *r, const struct db_source_status *st, bool rekey)
 {
     struct evbuffer *b = evbuffer_new();
-    char label[SOURCES_LABEL_MAX], title[SOURCES_LABEL_MAX + 32], action[64], sid[24];
+    char label[SRCPAGE_LABEL_MAX], title[SRCPAGE_LABEL_MAX + 32], action[64], sid[24];
 
     if (!b) {
         web_reply(r, 500, NULL, NULL);
         return;
     }
-    sources_label(label, st->src.host, st->src.port);
+    srcpage_label(label, st->src.host, st->src.port);
     snprintf(title, sizeof(title), "%s %s?", rekey ? "Rekey" : "Delete", label);
     snprintf(sid, sizeof(sid), "%lld", (long long)st->src.id);
     snprintf(action, sizeof(action), "/time-sources/%s/%s", sid, rekey ? "rekey" : "delete");
@@ -404,7 +404,7 @@ rekey_or_delete(struct web_req *r, const struct db_source_status *st, bool rekey
 /* ---- routing ---------------------------------------------------------------------- */
 
 void
-sources_page(struct web_req *r, const char *sub)
+srcpage_page(struct web_req *r, const char *sub)
 {
     struct db_source_status st;
     const char *rest;
