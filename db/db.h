@@ -451,6 +451,11 @@ int db_score_history(struct db *db, const struct db_sample_query *q,
 /* Recent samples, newest first, one page (q->offset, q->limit). */
 int db_recent_samples(struct db *db, const struct db_sample_query *q,
                       struct db_sample_row **out, size_t *n);
+/* The newest sample of source's kind whose reason is not ok, at or after
+   since (the bound keeps the read of a healthy source short): 1 and *out,
+   0 none, -1 error.  For the details page's diagnosis. */
+int db_last_failure(struct db *db, int64_t source, enum score_kind kind, int64_t since,
+                    struct db_sample_row *out);
 /* The full stored result of one sample as the JSON of db_result_to_json
    (new reference, caller decrefs); NULL when not found or on error. */
 json_t *db_sample_json(struct db *db, int64_t id);

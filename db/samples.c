@@ -703,6 +703,25 @@ db_recent_samples(struct db *db, const struct db_sample_query *q,
     return samples_page(db, q, q->offset, out, n);
 }
 
+int
+db_last_failure(struct db *db, int64_t source, enum score_kind kind, int64_t since,
+                struct db_sample_row *out)
+{
+    sqlite3_stmt *s = db_stmt(db, ST_SAMPLE_LAST_FAILURE);
+    void *v;
+    size_t n;
+
+    sqlite3_bind_int64(s, 1, source);
+    sqlite3_bind_int(s, 2, (int)kind);
+    sqlite3_bind_int64(s, 3, since);
+    if (db_collect(db, s, "last failure", sizeof(*out), fill_sample_row, &v, &n) < 0)
+        return -1;
+    if (n > 0)
+        *out = *(struct db_sample_row *)v;
+    free(v);
+    return n > 0;
+}
+
 json_t *
 db_sample_json(struct db *db, int64_t id)
 {

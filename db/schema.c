@@ -361,6 +361,11 @@ const char *const db_stmt_sql[ST_COUNT] = {
         "s.rdelay2, s.rdisp2, s.ke_us, s.connect_us, s.handshake_us, s.step, "
         "d.json FROM samples s JOIN sample_details d ON d.id = s.detail "
         "WHERE s.id = ?1",
+    /* Backwards along samples_key from the newest sample of the source: a
+       healthy source is read back to its first failure or to ?3. */
+    [ST_SAMPLE_LAST_FAILURE] = "SELECT " SAMPLE_ROW_COLS " FROM samples "
+                               "WHERE source = ?1 AND kind = ?2 AND time >= ?3 "
+                               "AND reason != 0 ORDER BY time DESC LIMIT 1",
     [ST_SAMPLE_COUNT] = "SELECT count(*) FROM samples",
     [ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [ST_META_MAX] = "INSERT INTO meta(key, value) VALUES(?1, ?2) "

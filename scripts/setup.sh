@@ -6,7 +6,8 @@ set -eu
 PKGS="build-essential pkg-config clang llvm libclang-rt-14-dev
 libssl-dev libevent-dev libjansson-dev libsqlite3-dev sqlite3 libcurl4-openssl-dev
 libinih-dev libargon2-dev wrk curl libxml2-utils
-openssl ca-certificates chrony iproute2 util-linux procps python3 jq"
+openssl ca-certificates chrony iproute2 util-linux procps python3 jq
+chromium chromium-driver python3-selenium"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

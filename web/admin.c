@@ -207,7 +207,7 @@ monitor_new(struct web_req *r, struct evkeyvalq *q)
 }
 
 static void
-sources_page(struct web_req *r)
+all_sources_page(struct web_req *r)
 {
     struct db_source_status *s = NULL;
     struct db_user *u = NULL;
@@ -332,7 +332,7 @@ admin_page(struct web_req *r, const char *sub)
     else if (strcmp(sub, "/monitors") == 0)
         monitors_page(r);
     else if (strcmp(sub, "/sources") == 0)
-        sources_page(r);
+        all_sources_page(r);
     else
         page_error(r, 404, "There is no such page.");
 }

@@ -5,10 +5,8 @@
  * is 404, exactly like one that does not exist, so ids reveal nothing.
  * Input is checked before it reaches the database: the host by the
  * PRODUCT.md rule, the port as a JSON integer, query parameters as bounded
- * numbers or known names.  Creating a source resolves its name (without
- * blocking) to refuse one that leads only to private addresses unless
- * allow_private is on; a name that does not resolve yet is accepted: the
- * score will say so, which is what an operator setting up DNS needs. */
+ * numbers or known names.  Checking, adding (with the DNS check of private
+ * addresses), rekeying and deleting are srcop.c's, shared with the pages. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,12 +16,9 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
-#include "monitor/dns.h"
 #include "util/log.h"
 #include "util/util.h"
 #include "web/web_int.h"
-
-#define DEFAULT_PORT 4460
 
 static json_t *
 time_or_null(int64_t t)
@@ -111,90 +106,36 @@ list_sources(struct web_req *r)
 
 /* ---- create ------------------------------------------------------------------- */
 
-struct create {
-    struct web_req *r;
-    struct dns_req *dns;
-    char host[DB_HOST_MAX];
-    int port;
-};
-
 static void
-create_finish(struct web_req *r, const char *host, int port)
+created(struct web_req *r, enum srcop_status st, const char *host, int port, int64_t id,
+        const char *token)
 {
-    struct web *w = r->w;
-    struct db_source src;
-    struct db_source_status st;
-    char token[DB_TOKEN_LEN + 1];
+    struct db_source_status ss;
     json_t *o;
-    int rc;
 
-    if (db_begin(w->p.db) != 0) {
-        web_reply_error(r, 503, "busy", "database busy, try again");
+    switch (st) {
+    case SRCOP_OK: break;
+    case SRCOP_DUPLICATE:
+        web_reply_error(r, 409, "duplicate", "%s port %d is already registered", host, port);
         return;
-    }
-    rc = db_source_add(w->p.db, r->user, host, port, r->now, &src);
-    if (rc == 0)
-        rc = db_source_rekey(w->p.db, src.id, r->user, w->p.secret, DB_SECRET_LEN, token) == 1
-                 ? 0
-                 : -1;
-    if (rc != 0 || db_commit(w->p.db) != 0) {
-        db_rollback(w->p.db);
-        if (rc == 1)
-            web_reply_error(r, 409, "duplicate", "%s port %d is already registered", host,
-                            port);
-        else
-            web_reply_error(r, 500, "internal", "database error");
-        return;
-    }
-    log_info("api: user %lld added source %lld (%s port %d)", (long long)r->user,
-             (long long)src.id, host, port);
-    if (w->p.hooks.source_changed)
-        w->p.hooks.source_changed(w->p.hooks.arg, src.id, false);
-    if (db_source_status(w->p.db, src.id, r->now, &st) != 1) {
-        web_reply_error(r, 500, "internal", "database error");
-        return;
-    }
-    o = source_json(&st);
-    if (o)
-        json_object_set_new(o, "token", json_string(token));
-    util_wipe(token, sizeof(token));
-    web_reply_json(r, 201, o);
-}
-
-static void
-create_cancel(struct web_req *r)
-{
-    struct create *c = r->wait;
-
-    if (c->dns)
-        dns_cancel(c->dns);
-    free(c);
-    web_req_abandon(r);
-}
-
-static void
-create_resolved(const struct dns_result *res, void *arg)
-{
-    struct create *c = arg;
-    struct web_req *r = c->r;
-    size_t private = 0;
-    char host[DB_HOST_MAX];
-    int port = c->port;
-
-    c->dns = NULL;
-    for (size_t i = 0; i < res->n; i++)
-        if (dns_addr_is_private((const struct sockaddr *)&res->addr[i]))
-            private++;
-    memcpy(host, c->host, sizeof(host));
-    web_req_unwait(r);
-    free(c);
-    if (res->n > 0 && private == res->n) {
+    case SRCOP_PRIVATE:
         web_reply_error(r, 400, "invalid_host",
                         "%s resolves only to loopback, private or link-local addresses",
                         host);
         return;
+    case SRCOP_BUSY: web_reply_error(r, 503, "busy", "database busy, try again"); return;
+    case SRCOP_INVALID_HOST:
+    case SRCOP_INVALID_PORT:
+    case SRCOP_ERROR: web_reply_error(r, 500, "internal", "database error"); return;
     }
-    create_finish(r, host, port);
+    if (db_source_status(r->w->p.db, id, r->now, &ss) != 1) {
+        web_reply_error(r, 500, "internal", "database error");
+        return;
+    }
+    o = source_json(&ss);
+    if (o)
+        json_object_set_new(o, "token", json_string(token));
+    web_reply_json(r, 201, o);
 }
 
 static void
@@ -202,62 +143,34 @@ create_source(struct web_req *r)
 {
     json_t *body, *jh, *jp;
     char host[DB_HOST_MAX];
-    struct db_source dup;
-    struct create *c;
-    long port = DEFAULT_PORT;
-    int rc;
+    long port = SRCOP_DEFAULT_PORT;
+    enum srcop_status st;
 
     if (web_body_json(r, &body) != 0)
         return;
     jh = json_object_get(body, "host");
     jp = json_object_get(body, "port");
-    if (!json_is_string(jh) || json_string_length(jh) >= DB_HOST_MAX ||
-        web_host_normalize(json_string_value(jh), host, sizeof(host)) != 0) {
-        json_decref(body);
+    if (jp && !json_is_null(jp))
+        port = json_is_integer(jp) && json_integer_value(jp) >= 1 &&
+                       json_integer_value(jp) <= 65535
+                   ? (long)json_integer_value(jp)
+                   : -1;
+    st = srcop_check(r, json_is_string(jh) ? json_string_value(jh) : NULL, port, host);
+    json_decref(body);
+    switch (st) {
+    case SRCOP_OK: srcop_add(r, host, (int)port, created); return;
+    case SRCOP_INVALID_HOST:
         web_reply_error(r, 400, "invalid_host",
                         "host must be a DNS name (letters, digits, hyphens, dots; "
                         "no IP address)");
         return;
-    }
-    if (jp && !json_is_null(jp)) {
-        if (!json_is_integer(jp) || json_integer_value(jp) < 1 ||
-            json_integer_value(jp) > 65535) {
-            json_decref(body);
-            web_reply_error(r, 400, "invalid_port", "port must be an integer in 1..65535");
-            return;
-        }
-        port = (long)json_integer_value(jp);
-    }
-    json_decref(body);
-    rc = db_source_find(r->w->p.db, host, (int)port, &dup);
-    if (rc != 0) {
-        if (rc > 0)
-            web_reply_error(r, 409, "duplicate", "%s port %ld is already registered", host,
-                            port);
-        else
-            web_reply_error(r, 500, "internal", "database error");
+    case SRCOP_INVALID_PORT:
+        web_reply_error(r, 400, "invalid_port", "port must be an integer in 1..65535");
         return;
-    }
-    if (r->w->allow_private) {
-        create_finish(r, host, (int)port);
-        return;
-    }
-    c = calloc(1, sizeof(*c));
-    if (!c) {
-        web_reply_error(r, 500, "internal", "out of memory");
-        return;
-    }
-    c->r = r;
-    c->port = (int)port;
-    memcpy(c->host, host, sizeof(host));
-    web_req_wait(r, create_cancel, c);
-    /* done() may run before dns_resolve returns (hosts file, failure to start):
-       then c is already freed and the returned pointer is NULL. */
-    {
-        struct dns_req *d = dns_resolve(r->w->p.dns, host, (uint16_t)port, 0,
-                                        create_resolved, c);
-        if (d)
-            c->dns = d;
+    case SRCOP_DUPLICATE:
+    case SRCOP_PRIVATE:
+    case SRCOP_BUSY:
+    case SRCOP_ERROR: created(r, st, host, (int)port, 0, NULL); return;
     }
 }
 
@@ -418,16 +331,12 @@ api_source(struct web_req *r, int64_t id, const char *sub)
         if (r->method == EVHTTP_REQ_GET) {
             web_reply_json(r, 200, source_json(&st));
         } else if (r->method == EVHTTP_REQ_DELETE) {
-            rc = db_source_delete(w->p.db, id, r->user, r->now);
+            rc = srcop_delete(r, id);
             if (rc != 1) {
                 web_reply_error(r, rc == 0 ? 404 : 500, rc == 0 ? "not_found" : "internal",
                                 rc == 0 ? "no such time source" : "database error");
                 return;
             }
-            log_info("api: user %lld deleted source %lld", (long long)r->user,
-                     (long long)id);
-            if (w->p.hooks.source_changed)
-                w->p.hooks.source_changed(w->p.hooks.arg, id, true);
             web_reply_empty(r, 204);
         } else {
             web_reply_error(r, 405, "method_not_allowed", "use GET or DELETE");
@@ -439,15 +348,12 @@ api_source(struct web_req *r, int64_t id, const char *sub)
             web_reply_error(r, 405, "method_not_allowed", "use POST");
             return;
         }
-        rc = db_source_rekey(w->p.db, id, r->user, w->p.secret, DB_SECRET_LEN, token);
+        rc = srcop_rekey(r, id, token);
         if (rc != 1) {
             web_reply_error(r, rc == 0 ? 404 : 500, rc == 0 ? "not_found" : "internal",
                             rc == 0 ? "no such time source" : "database error");
             return;
         }
-        log_info("api: user %lld rekeyed source %lld", (long long)r->user, (long long)id);
-        if (w->p.hooks.source_changed)
-            w->p.hooks.source_changed(w->p.hooks.arg, id, false);
         web_reply_json(r, 200, json_pack("{s:s}", "token", token));
         util_wipe(token, sizeof(token));
         return;

@@ -1,7 +1,7 @@
 /* page.c - the HTML side of the server: routing of page paths, the helpers
  * every page handler uses (declared in web_int.h: page_begin, page_reply,
- * page_redirect, page_error, page_user, page_form), the landing page, the
- * stylesheet, and a minimal Time sources page.
+ * page_redirect, page_error, page_user, page_form), the landing page and
+ * the stylesheet.  The Time sources pages are srcpage.c's and details.c's.
  *
  * How to write a page (account.c and admin.c are examples):
  *   GET:  page_user(r) (or session_load for public pages), build into an
@@ -213,6 +213,17 @@ page_form(struct web_req *r, struct evkeyvalq *q)
     return 0;
 }
 
+int
+page_query(struct web_req *r, struct evkeyvalq *q)
+{
+    const char *why = web_query_parse(r, q);
+
+    if (!why)
+        return 0;
+    page_error(r, 400, why);
+    return -1;
+}
+
 /* ---- pages of this file ---------------------------------------------------------- */
 
 static void
@@ -269,51 +280,6 @@ landing(struct web_req *r)
     evbuffer_free(b);
 }
 
-/* A minimal list until the Time sources page proper is built on this
-   foundation: the user's sources and their verdict. */
-static void
-time_sources(struct web_req *r)
-{
-    struct db_source_status *list = NULL;
-    struct evbuffer *b;
-    size_t n = 0;
-
-    if (r->method != EVHTTP_REQ_GET) {
-        page_error(r, 405, "Not yet: add sources with the JSON API for now.");
-        return;
-    }
-    if (page_user(r) != 0)
-        return;
-    if (db_sources_of_owner(r->w->p.db, r->user, r->now, &list, &n) != 0) {
-        page_error(r, 500, "Database error; try again.");
-        return;
-    }
-    if (!(b = evbuffer_new())) {
-        free(list);
-        web_reply(r, 500, NULL, NULL);
-        return;
-    }
-    page_begin(r, b, "Time sources");
-    if (n == 0)
-        html_printf(b, "<p>No time source yet. Add one with the JSON API "
-                       "(<code>POST /api/v1/time-sources</code>).</p>\n");
-    else
-        html_printf(b, "<div class=\"table-wrap\"><table>\n<thead><tr><th scope=\"col\">"
-                       "Server</th><th scope=\"col\">In the pool</th></tr></thead>\n"
-                       "<tbody>\n");
-    for (size_t i = 0; i < n; i++) {
-        const struct db_source_status *st = &list[i];
-        html_printf(b, "<tr><td>%s:%d</td><td>%s%s%s</td></tr>\n", st->src.host,
-                    st->src.port, st->in_pool ? "yes" : "no", st->in_pool ? "" : ": ",
-                    st->in_pool ? "" : st->why);
-    }
-    if (n > 0)
-        html_printf(b, "</tbody></table></div>\n");
-    free(list);
-    page_reply(r, 200, b);
-    evbuffer_free(b);
-}
-
 bool
 page_route(struct web_req *r, const char *path)
 {
@@ -337,8 +303,8 @@ page_route(struct web_req *r, const char *path)
         account_set_password(r);
     } else if (strcmp(path, "/account") == 0 || strncmp(path, "/account/", 9) == 0) {
         account_page(r, path + 8);
-    } else if (strcmp(path, "/time-sources") == 0) {
-        time_sources(r);
+    } else if (strcmp(path, "/time-sources") == 0 || strncmp(path, "/time-sources/", 14) == 0) {
+        srcpage_page(r, path + 13);
     } else if (strcmp(path, "/admin") == 0 || strncmp(path, "/admin/", 7) == 0) {
         admin_page(r, path + 6);
     } else {

@@ -224,36 +224,41 @@ web_body_json(struct web_req *r, json_t **out)
     return 0;
 }
 
-int
-web_query(struct web_req *r, struct evkeyvalq *q)
+const char *
+web_query_parse(struct web_req *r, struct evkeyvalq *q)
 {
     const char *s = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
     struct evkeyval *kv;
 
     TAILQ_INIT(q);
     if (!s || !*s)
-        return 0;
-    if (strlen(s) > QUERY_MAX) {
-        web_reply_error(r, 400, "bad_parameter", "the query string is over %d bytes",
-                        QUERY_MAX);
-        return -1;
-    }
+        return NULL;
+    if (strlen(s) > QUERY_MAX)
+        return "the query string is too long";
     if (evhttp_parse_query_str(s, q) != 0) {
         evhttp_clear_headers(q);
-        web_reply_error(r, 400, "bad_parameter", "malformed query string");
-        return -1;
+        return "malformed query string";
     }
     TAILQ_FOREACH(kv, q, next) {
         size_t n = strlen(kv->value);
         if (n > PARAM_MAX || !web_text_ok(kv->value, n) ||
             !web_text_ok(kv->key, strlen(kv->key))) {
             evhttp_clear_headers(q);
-            web_reply_error(r, 400, "bad_parameter",
-                            "a query parameter is too long or not valid UTF-8 text");
-            return -1;
+            return "a query parameter is too long or not valid UTF-8 text";
         }
     }
-    return 0;
+    return NULL;
+}
+
+int
+web_query(struct web_req *r, struct evkeyvalq *q)
+{
+    const char *why = web_query_parse(r, q);
+
+    if (!why)
+        return 0;
+    web_reply_error(r, 400, "bad_parameter", "%s", why);
+    return -1;
 }
 
 int

@@ -89,6 +89,9 @@ int web_body_json(struct web_req *r, json_t **out);
 /* Query parameters of the request (decoded); the caller clears them with
    evhttp_clear_headers.  -1 after a 400 reply on a malformed query. */
 int web_query(struct web_req *r, struct evkeyvalq *q);
+/* The same without replying: NULL and q filled (cleared by the caller), or
+   what is wrong (q then empty). */
+const char *web_query_parse(struct web_req *r, struct evkeyvalq *q);
 /* Parse an optional integer parameter in [lo, hi]; absent keeps *out.
    -1 after a 400 reply naming it. */
 int web_param_int(struct web_req *r, struct evkeyvalq *q, const char *name, long lo,
@@ -119,6 +122,42 @@ void alertapi_check(struct web_req *r, const struct db_alert_settings *as,
 /* The monitor API (monapi.c): GET /monitoring/get_work, POST /monitoring/submit. */
 void monapi_get_work(struct web_req *r);
 void monapi_submit(struct web_req *r);
+
+/* ---- time source operations of the API and the pages (srcop.c) ------------------ */
+
+#define SRCOP_DEFAULT_PORT 4460
+
+enum srcop_status {
+    SRCOP_OK = 0,
+    SRCOP_INVALID_HOST, /* not a DNS name by PRODUCT.md's rule */
+    SRCOP_INVALID_PORT, /* not in 1..65535 */
+    SRCOP_DUPLICATE,    /* host and port already registered (by anyone) */
+    SRCOP_PRIVATE,      /* resolves only to loopback/private/link-local */
+    SRCOP_BUSY,         /* the database is busy */
+    SRCOP_ERROR,        /* database error, out of memory */
+};
+
+/* Check a new source: the host (normalised into host) and the port, then
+   that no active source has them.  Reads only. */
+enum srcop_status srcop_check(struct web_req *r, const char *in, long port,
+                              char host[DB_HOST_MAX]);
+/* A sentence for a status, for the pages (plain text). */
+const char *srcop_message(enum srcop_status st);
+
+/* Called once with the outcome of srcop_add: on SRCOP_OK id and token (valid
+   during the call only, wiped after it) are set; otherwise 0 and NULL. */
+typedef void srcop_added_fn(struct web_req *r, enum srcop_status st, const char *host,
+                            int port, int64_t id, const char *token);
+/* Add a checked source of r->user with its first token (one transaction),
+   after resolving its name unless allow_private is on.  done runs exactly
+   once, maybe before this returns, unless the client leaves while the name
+   resolves (then r is abandoned and done never runs). */
+void srcop_add(struct web_req *r, const char *host, int port, srcop_added_fn *done);
+/* Rekey source id of r->user: 1 and the new token, 0 no such source of
+   theirs, -1 error.  Logs and tells the service (hooks.source_changed). */
+int srcop_rekey(struct web_req *r, int64_t id, char token[DB_TOKEN_LEN + 1]);
+/* Delete source id of r->user: 1 done, 0 no such source of theirs, -1 error. */
+int srcop_delete(struct web_req *r, int64_t id);
 
 /* ---- sessions (session.c) --------------------------------------------------------
 
@@ -171,6 +210,8 @@ int page_user(struct web_req *r);
 #define PAGE_FORM_MAX  8192
 #define PAGE_FIELD_MAX 1024
 int page_form(struct web_req *r, struct evkeyvalq *q);
+/* The query string of a page into q (web_query_parse); -1 after a 400 page. */
+int page_query(struct web_req *r, struct evkeyvalq *q);
 /* The client address (for the login throttle), "" when unknown. */
 const char *page_peer(struct web_req *r);
 
@@ -184,5 +225,24 @@ void account_set_password(struct web_req *r); /* GET, POST /set-password */
 void account_page(struct web_req *r, const char *sub);
 /* /admin[/...]: sub is what follows /admin ("" or "/users", ...) */
 void admin_page(struct web_req *r, const char *sub);
+
+/* ---- time sources (srcpage.c, details.c) ------------------------------------------ */
+
+/* /time-sources[/...]: sub is what follows /time-sources. */
+void srcpage_page(struct web_req *r, const char *sub);
+/* GET /time-sources/{id}: the details page of st, the caller's own source. */
+void details_page(struct web_req *r, const struct db_source_status *st);
+/* host, or host:port when port is not the default, into out; returns out. */
+#define SRCPAGE_LABEL_MAX (DB_HOST_MAX + 8)
+const char *srcpage_label(char out[SRCPAGE_LABEL_MAX], const char *host, int port);
+/* A score with one decimal into out (no "-0.0"); "n/a" when not finite. */
+const char *srcpage_score_text(char out[16], double v);
+/* A <td> with a kind's current score: the number, "n/a" or "no score yet",
+   with its score-* class (the text says it too: colour is never alone) and
+   data-label (what a narrow screen shows before the value). */
+int srcpage_score_td(struct evbuffer *b, const struct score_current *cur, const char *label);
+/* A certificate's expiry: the date, flagged (class warn) when expired or
+   within 14 days; "not seen yet" when unknown. */
+int srcpage_cert(struct evbuffer *b, int64_t not_after, int64_t now);
 
 #endif

@@ -92,7 +92,7 @@ code_is r6 409 "same e-mail (other case) again"
 web home a GET /
 location_is home /time-sources
 web ts a GET /time-sources
-code_is ts 200 "time sources (placeholder)"
+code_is ts 200 "time sources"
 secure_page ts personal
 has ts 'a&amp;b@example.org' "e-mail with & escaped in the header"
 lacks ts 'a&b@example.org' "no raw & in the page"
@@ -145,7 +145,7 @@ code_is c8 200 "API GET by the session cookie"
 web c9 "" POST /login "email=a%40example.org&password=x" -H "Origin: http://evil.example"
 code_is c9 403 "a form from another site"
 web c10 a GET /time-sources
-has c10 'time.example.org:4460' "the page lists the source"
+has c10 '>time.example.org</a>' "the page lists the source (port 4460 not shown)"
 
 echo "== API tokens on /account"
 tname='<b>"ci" & co</b>'
@@ -172,7 +172,7 @@ code_is b3 404 "bob cannot revoke alice's token"
 web b4 b GET "/api/v1/time-sources/$SRC_A"
 code_is b4 404 "bob cannot see alice's source by the API"
 web b5 b GET /time-sources
-lacks b5 'time.example.org' "bob's list does not show alice's source"
+lacks b5 '>time.example.org</a>' "bob's list does not show alice's source"
 web b6 b POST /account/tokens "csrf=$CSRF_A&name=x"
 code_is b6 403 "alice's CSRF token is not bob's"
 web t4 a POST "/account/tokens/$TID/delete" "csrf=$CSRF_A"

@@ -1,0 +1,110 @@
+#!/bin/sh
+# Benchmark of the web pages (not a test: figures to read).  A database with
+# one user owning SOURCES (100) time sources and two days of samples (ROUNDS
+# = 717 rounds 241 s apart x 4 kinds from one monitor, through
+# bench/bench_fill.c: ~290,000 samples), then ntspoold on it without its
+# monitor, and per page N requests (default 300) on one keep-alive
+# connection with curl, timing each: server time = time_starttransfer -
+# time_pretransfer (request sent to first byte back).  Prints mean, p50, p99
+# and max per page, /healthz first as the baseline.  Target: pages under
+# 10 ms of server time.
+#   scripts/bench-pages.sh      (env: SOURCES=100 ROUNDS=717 N=300)
+# Loopback only, a free port at 40000 or above; under a minute.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+SOURCES=${SOURCES:-100}
+ROUNDS=${ROUNDS:-717}
+N=${N:-300}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/ntspool-bench-pages.XXXXXX")
+DPID=""
+# shellcheck disable=SC2317 # called by the trap
+cleanup() {
+    [ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+die() { echo "bench-pages: $*" >&2; exit 1; }
+for tool in curl python3; do
+    command -v "$tool" >/dev/null 2>&1 || die "$tool not installed"
+done
+
+make -s -j2 all bench-progs >/dev/null || die "build failed"
+PORT=$(python3 -c 'import socket
+while True:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
+    if p >= 40000: print(p); break')
+URL=http://127.0.0.1:$PORT
+mkdir -p "$tmp/var"
+t0=$(date +%s)
+TOKEN=$(build/tools/bench_fill -d "$tmp/var/ntspool.db" -n "$SOURCES" -p 4460 -r "$ROUNDS" \
+    2>"$tmp/fill.log") || { cat "$tmp/fill.log"; die "cannot fill the database"; }
+echo "setup: $SOURCES sources of one user, $ROUNDS rounds x 4 kinds of samples" \
+    "($(tail -n 1 "$tmp/fill.log" | cut -d' ' -f2) stored in $(($(date +%s) - t0)) s)," \
+    "database $(du -m "$tmp/var/ntspool.db" | cut -f1) MB"
+cat >"$tmp/ntspoold.conf" <<EOC
+[http]
+listen = 127.0.0.1:$PORT
+rate_limit = 0
+[store]
+database = $tmp/var/ntspool.db
+secret_file = $tmp/var/secret
+[monitor]
+builtin = no
+allow_private = yes
+[log]
+level = warn
+EOC
+bin/ntspoold -c "$tmp/ntspoold.conf" 2>"$tmp/ntspoold.log" &
+DPID=$!
+i=0
+until curl -s -o /dev/null "$URL/healthz"; do
+    i=$((i + 1))
+    [ $i -lt 100 ] && kill -0 "$DPID" 2>/dev/null || { cat "$tmp/ntspoold.log"; die "no start"; }
+    sleep 0.1
+done
+# The bench account has no password: set one with its API token (as an
+# account made by `ntspoold user-add` does), which also logs in.
+JAR=$tmp/jar
+code=$(curl -s -o /dev/null -w '%{http_code}' -c "$JAR" "$URL/set-password" \
+    --data-urlencode email=bench@example.org --data-urlencode "token=$TOKEN" \
+    --data-urlencode password=bench-password-1 --data-urlencode password2=bench-password-1)
+[ "$code" = 303 ] || die "set-password: HTTP $code"
+SRC=$(curl -s -b "$JAR" "$URL/api/v1/time-sources" | python3 -c \
+    'import json,sys; print(json.load(sys.stdin)["time_sources"][0]["id"])')
+
+# measure NAME PATH: N requests on one connection; prints the figures
+measure() {
+    urls=""
+    for _ in $(seq 1 "$N"); do urls="$urls -o /dev/null $URL$2"; done
+    # shellcheck disable=SC2086 # one argument per URL
+    curl -s -b "$JAR" -w '%{http_code} %{time_pretransfer} %{time_starttransfer} %{size_download}\n' \
+        $urls >"$tmp/t.$1"
+    python3 - "$tmp/t.$1" "$1" "$2" <<'PY'
+import sys
+rows = [l.split() for l in open(sys.argv[1])]
+codes = sorted(set(r[0] for r in rows))
+t = sorted((float(r[2]) - float(r[1])) * 1000 for r in rows)
+size = int(rows[-1][3])
+q = lambda p: t[min(len(t) - 1, int(p * len(t)))]
+print(f"{sys.argv[2]:<12} {sys.argv[3]:<40} mean {sum(t) / len(t):6.2f} ms  p50 {q(.5):6.2f}"
+      f"  p99 {q(.99):6.2f}  max {t[-1]:6.2f}  ({len(t)} req, HTTP {','.join(codes)}, {size} B)")
+PY
+}
+echo "server time per request (time_starttransfer - time_pretransfer), $N requests each:"
+measure healthz /healthz
+measure list /time-sources
+measure details "/time-sources/$SRC"
+measure details-p5 "/time-sources/$SRC?page=5"
+measure filtered "/time-sources/$SRC?kind=pool-v4&page=3"
+measure confirm "/time-sources/$SRC/rekey"
+measure api-list /api/v1/time-sources
+if [ -n "${PERF:-}" ]; then # PERF=FILE: a perf profile of the details page
+    perf record -q -F 999 --call-graph dwarf -p "$DPID" -o "$PERF" -- sleep 6 2>/dev/null &
+    ppid=$!
+    sleep 0.5
+    N=150 measure details "/time-sources/$SRC" >/dev/null
+    wait "$ppid"
+fi
+grep -E "ERROR|error" "$tmp/ntspoold.log" | head -n 5 || true
