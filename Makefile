@@ -46,6 +46,12 @@ $(LIB): $(LIB_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
+# A program's main may have helper files in cmd/NAME/ (cmd/ntspoold/).
+NTSPOOLD_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard cmd/ntspoold/*.c))
+$(BIN)/ntspoold: $(BUILD)/cmd/ntspoold.o $(NTSPOOLD_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(PKG_LIBS) -lm -pthread
+
 $(BIN)/%: $(BUILD)/cmd/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm -pthread
@@ -112,5 +118,5 @@ symbols: $(LIB)
 clean:
 	rm -rf build bin
 
--include $(LIB_OBJS:.o=.d) $(UNIT_BINS:=.d) $(BENCH_SRCS:%.c=$(BUILD)/%.d) $(PROGS:$(BIN)/%=$(BUILD)/cmd/%.d) \
+-include $(LIB_OBJS:.o=.d) $(UNIT_BINS:=.d) $(NTSPOOLD_OBJS:.o=.d) $(BENCH_SRCS:%.c=$(BUILD)/%.d) $(PROGS:$(BIN)/%=$(BUILD)/cmd/%.d) \
     $(TESTSRV_SRCS:%.c=$(BUILD)/%.d)

@@ -37,83 +37,7 @@
 #include "web/metrics.h"
 #include "web/web.h"
 
-#define EXIT_CONFIG      3
-#define DEFAULT_CONFIG   "/etc/ntspool/ntspoold.conf"
-#define BUILTIN_NAME     "builtin"
-#define FLUSH_MS         50    /* results wait at most this long for their batch */
-#define FLUSH_RUN        16    /* results stored per transaction on the loop: a
-                                  batch stalls every request, ~0.3 ms a sample at
-                                  2M samples, so keep it short; more batches
-                                  follow after the loop has polled (a timer) */
-#define BATCH_MAX        512   /* results stored per transaction at most (the
-                                  stop, when nobody waits) */
-#define QUEUE_MAX        16384 /* results waiting; beyond, the oldest are dropped */
-#define RETENTION_S      60    /* retention runs this often when idle */
-#define RETENTION_BUSY_MS 100  /* ... and this often while it has work left */
-#define CKPT_S           1     /* the checkpoint thread's period */
-/* The WAL bound: a PASSIVE checkpoint never waits for writers, so under a
-   steady stream of commits it may never catch up, and SQLite restarts the
-   log from its beginning only once a checkpoint has caught up.  Past this
-   length, writes pause (the built-in monitor's results stay queued, monitor
-   submits get 503 and Retry-After) until the checkpointer has copied the
-   whole log back; the next commit then starts the log again from the top
-   (and journal_size_limit trims the file). */
-#define WAL_PAUSE_FRAMES 16384 /* 64 MiB of 4 KiB pages (db.c's page size) */
-#define HEALTH_S         1     /* clock check and old TLS context collection */
-
-enum pend_type { PEND_RESULT, PEND_NA, PEND_CODEPOINTS };
-
-struct pend {
-    enum pend_type type;
-    int64_t source;
-    enum score_kind kind;
-    int64_t time;
-    int interval;
-    int codepoints;
-    double clock_error;
-    double lag, duration;
-    struct probe_result res;
-};
-
-struct svc {
-    struct config cfg;
-    const char *cfg_path; /* NULL: defaults only */
-    struct event_base *base;
-    struct evdns_base *dns;
-    struct tlsctx *tls, *old_tls;
-    struct db *db;
-    unsigned char secret[DB_SECRET_LEN];
-    struct sch *sch;
-    struct web *web;
-    struct metrics *metrics;
-    int64_t builtin_id;
-
-    struct pend *q; /* ring of queued results */
-    size_t q_head, q_len;
-    struct db_sample *batch;
-    struct db_stored *stored;
-    struct pend **batch_pend;
-    int64_t *touched; /* sources of a stored batch, for the alerts */
-    struct alerts *alerts;
-
-    struct event *flush_ev, *retention_ev, *health_ev;
-    struct event *sig_term, *sig_int, *sig_hup;
-
-    double clock_error; /* NAN: unsynchronised */
-    char clock_detail[CLOCKCHECK_DETAIL_MAX];
-    char health[SCH_DETAIL_MAX + CLOCKCHECK_DETAIL_MAX + 32];
-
-    pthread_t ckpt;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool ckpt_running, ckpt_stop;
-    /* Set by the checkpoint thread (under mu): its last run copied the
-       whole WAL back into the database. */
-    bool ckpt_caught_up;
-    int ckpt_wal_frames; /* the log's length at its last run, in pages */
-    bool writes_paused; /* the loop holds writes back (WAL_PAUSE_FRAMES) */
-    bool stopping;
-};
+#include "cmd/ntspoold/svc.h"
 
 static void
 usage(FILE *f)
@@ -171,304 +95,6 @@ sch_config_of(const struct config *c, struct sch_config *out)
     out->allow_private = c->allow_private;
 }
 
-/* Create the directory of a file path (one level, 0700) when missing. */
-static int
-make_parent(const char *path)
-{
-    char dir[CONFIG_PATH_MAX];
-    char *slash;
-
-    snprintf(dir, sizeof(dir), "%s", path);
-    slash = strrchr(dir, '/');
-    if (!slash || slash == dir)
-        return 0;
-    *slash = '\0';
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        log_err("cannot create %s: %s", dir, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-static struct db *
-open_db(const struct config *c)
-{
-    struct db *db;
-    char *err = NULL;
-
-    if (make_parent(c->database) != 0)
-        return NULL;
-    db = db_open(c->database, &err);
-    if (!db) {
-        log_err("database %s: %s", c->database, err ? err : "cannot open");
-        free(err);
-    }
-    return db;
-}
-
-/* ---- administration commands ---------------------------------------------------- */
-
-static int
-new_api_token(struct db *db, int64_t user, const char *name, int64_t now)
-{
-    char token[WEB_TOKEN_LEN + 1];
-    unsigned char hash[DB_HASH_LEN];
-    int64_t id;
-
-    if (web_token_new(token, WEB_TOKEN_PREFIX) != 0 || db_hash(token, hash) != 0 ||
-        db_api_token_add(db, user, name, hash, now, &id) != 0) {
-        log_err("cannot create an API token");
-        return 1;
-    }
-    printf("%s\n", token);
-    util_wipe(token, sizeof(token));
-    return 0;
-}
-
-static int
-admin(const struct config *c, int argc, char **argv)
-{
-    const char *cmd = argv[0];
-    int64_t now = (int64_t)time(NULL), id;
-    struct db_user u;
-    struct db *db;
-    int rc = 1;
-
-    if (strcmp(cmd, "user-add") == 0) {
-        bool is_admin = false;
-        const char *email = NULL;
-        for (int i = 1; i < argc; i++) {
-            if (strcmp(argv[i], "--admin") == 0)
-                is_admin = true;
-            else if (!email)
-                email = argv[i];
-            else
-                email = "";
-        }
-        if (!email || !web_email_ok(email)) {
-            log_err("user-add: give one e-mail address (and optionally --admin)");
-            return EXIT_CONFIG;
-        }
-        if (!(db = open_db(c)))
-            return 1;
-        if (db_begin(db) != 0)
-            goto out;
-        rc = db_user_add(db, email, "", is_admin, now, &id);
-        if (rc == 1) {
-            log_err("user-add: %s already has an account", email);
-            db_rollback(db);
-            goto out;
-        }
-        if (rc != 0 || (rc = new_api_token(db, id, "default", now)) != 0 ||
-            db_commit(db) != 0) {
-            db_rollback(db);
-            rc = 1;
-        }
-    } else if (strcmp(cmd, "token-add") == 0) {
-        if (argc != 3 || !web_email_ok(argv[1]) || !*argv[2] || strlen(argv[2]) >= DB_NAME_MAX ||
-            !util_utf8_valid(argv[2], strlen(argv[2]), true)) {
-            log_err("token-add: give an e-mail address and a token name (1..%d bytes)",
-                    DB_NAME_MAX - 1);
-            return EXIT_CONFIG;
-        }
-        if (!(db = open_db(c)))
-            return 1;
-        rc = db_user_by_email(db, argv[1], &u);
-        if (rc != 1) {
-            if (rc == 0)
-                log_err("token-add: no account %s", argv[1]);
-            rc = 1;
-            goto out;
-        }
-        rc = new_api_token(db, u.id, argv[2], now);
-    } else if (strcmp(cmd, "monitor-add") == 0) {
-        char key[WEB_TOKEN_LEN + 1];
-        if (argc != 2 || !*argv[1] || strlen(argv[1]) >= DB_NAME_MAX ||
-            !util_utf8_valid(argv[1], strlen(argv[1]), true)) {
-            log_err("monitor-add: give a monitor name (1..%d bytes)", DB_NAME_MAX - 1);
-            return EXIT_CONFIG;
-        }
-        if (!(db = open_db(c)))
-            return 1;
-        if (web_token_new(key, "ntspm_") != 0) {
-            log_err("monitor-add: no random bytes");
-            goto out;
-        }
-        rc = db_monitor_add(db, argv[1], key, now, &id);
-        if (rc == 0)
-            printf("%s\n", key);
-        else if (rc == 1)
-            log_err("monitor-add: a monitor named %s exists", argv[1]);
-        util_wipe(key, sizeof(key));
-        rc = rc == 0 ? 0 : 1;
-    } else {
-        log_err("unknown command %s (user-add, token-add, monitor-add)", cmd);
-        return EXIT_CONFIG;
-    }
-out:
-    if (fflush(stdout) != 0)
-        rc = 1;
-    db_close(db);
-    return rc;
-}
-
-/* ---- the write queue ------------------------------------------------------------ */
-
-static struct pend *
-queue_push(struct svc *s)
-{
-    struct pend *p;
-
-    if (s->q_len == QUEUE_MAX) {
-        /* The database is not keeping up (or failing): drop the oldest, counted. */
-        s->q_head = (s->q_head + 1) % QUEUE_MAX;
-        s->q_len--;
-        metrics_samples_dropped(s->metrics, 1);
-        log_warn("store: write queue full, oldest result dropped");
-    }
-    p = &s->q[(s->q_head + s->q_len) % QUEUE_MAX];
-    s->q_len++;
-    if (s->q_len == FLUSH_RUN) {
-        struct timeval tv = {0, 0}; /* a batch is full: store it soon */
-        evtimer_add(s->flush_ev, &tv);
-    } else if (!evtimer_pending(s->flush_ev, NULL)) {
-        struct timeval tv = {0, FLUSH_MS * 1000};
-        evtimer_add(s->flush_ev, &tv);
-    }
-    return p;
-}
-
-static double
-mono(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* True while writes must wait for the checkpointer (WAL_PAUSE_FRAMES); the
-   first call past the bound wakes the checkpointer at once.  Never while
-   stopping: the last results are stored whatever the log's size. */
-static bool
-writes_held(struct svc *s)
-{
-    bool caught_up;
-
-    if (!s->ckpt_running || s->stopping)
-        return false;
-    pthread_mutex_lock(&s->mu);
-    caught_up = s->ckpt_caught_up;
-    if (!s->writes_paused) {
-        if (s->ckpt_wal_frames > WAL_PAUSE_FRAMES && !caught_up) {
-            s->writes_paused = true;
-            pthread_cond_signal(&s->cv);
-            log_info("store: the WAL holds %d pages: writes wait for the checkpoint",
-                     s->ckpt_wal_frames);
-        }
-    } else if (caught_up) {
-        s->writes_paused = false;
-        log_info("store: checkpoint caught up: writes resume");
-    } else {
-        pthread_cond_signal(&s->cv);
-    }
-    pthread_mutex_unlock(&s->mu);
-    return s->writes_paused;
-}
-
-static bool
-hook_writes_held(void *arg)
-{
-    return writes_held(arg);
-}
-
-/* Store up to max (<= BATCH_MAX) queued items in one transaction.  On a
-   database error nothing is taken off the queue: the next flush retries. */
-static void
-flush(struct svc *s, size_t max)
-{
-    size_t n = s->q_len < max ? s->q_len : max, nres = 0;
-    int64_t now = (int64_t)time(NULL);
-    double t0 = mono();
-
-    if (n == 0)
-        return;
-    if (writes_held(s)) {
-        struct timeval tv = {0, 50 * 1000};
-        if (!s->stopping)
-            evtimer_add(s->flush_ev, &tv);
-        return;
-    }
-    if (db_begin(s->db) != 0)
-        goto retry;
-    for (size_t i = 0; i < n; i++) {
-        struct pend *p = &s->q[(s->q_head + i) % QUEUE_MAX];
-        switch (p->type) {
-        case PEND_RESULT:
-            s->batch[nres].source = p->source;
-            s->batch[nres].monitor = s->builtin_id;
-            s->batch[nres].res = &p->res;
-            s->batch[nres].clock_error = p->clock_error;
-            s->batch[nres].interval = p->interval;
-            s->batch_pend[nres] = p;
-            nres++;
-            break;
-        case PEND_NA:
-            if (db_store_not_applicable(s->db, p->source, p->kind, s->builtin_id, p->time,
-                                        p->interval, now) < 0)
-                goto rollback;
-            break;
-        case PEND_CODEPOINTS:
-            if (db_source_set_codepoints(s->db, p->source, p->codepoints) != 0)
-                goto rollback;
-            break;
-        }
-    }
-    if (nres && db_store_samples(s->db, s->batch, nres, now, s->stored) != 0)
-        goto rollback;
-    if (db_commit(s->db) != 0)
-        goto rollback;
-    for (size_t i = 0; i < n; i++)
-        s->touched[i] = s->q[(s->q_head + i) % QUEUE_MAX].source;
-    alerts_check(s->alerts, s->touched, n, now);
-    for (size_t i = 0; i < nres; i++) {
-        const struct db_stored *o = &s->stored[i];
-        enum probe_reason reason = o->outcome == DB_DISCARDED ? PROBE_MONITOR_FAULT : o->reason;
-        if (o->outcome == DB_STORED || o->outcome == DB_DISCARDED || o->outcome == DB_LATE) {
-            metrics_samples_stored(s->metrics, 1);
-            metrics_probe(s->metrics, o->kind, reason, s->batch_pend[i]->duration,
-                          s->batch_pend[i]->lag);
-        }
-        log_debug("store: source %lld %s: %s step %g score %g",
-                  (long long)s->batch_pend[i]->source, score_kind_str(o->kind),
-                  result_probe_reason_str(reason), o->step, o->score);
-    }
-    s->q_head = (s->q_head + n) % QUEUE_MAX;
-    s->q_len -= n;
-    metrics_db_batch(s->metrics, mono() - t0);
-    if (s->q_len > 0 && !s->stopping) {
-        /* The next run once the loop has served what arrived meanwhile. */
-        struct timeval tv = {0, 0};
-        evtimer_add(s->flush_ev, &tv);
-    }
-    return;
-rollback:
-    db_rollback(s->db);
-retry:
-    log_warn("store: batch of %zu not stored, retrying", n);
-    if (!s->stopping) {
-        struct timeval tv = {1, 0};
-        evtimer_add(s->flush_ev, &tv);
-    }
-}
-
-static void
-on_flush(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    flush(arg, FLUSH_RUN);
-}
 
 /* ---- the scheduler's sink ------------------------------------------------------- */
 
@@ -499,7 +125,7 @@ on_event(const struct sch_event *ev, void *arg)
 
     if (s->stopping)
         return;
-    p = queue_push(s);
+    p = svc_queue_push(s);
     memset(p, 0, offsetof(struct pend, res));
     p->source = ev->source;
     p->kind = (enum score_kind)ev->kind;
@@ -691,42 +317,6 @@ on_retention(evutil_socket_t fd, short what, void *arg)
     evtimer_add(s->retention_ev, &tv);
 }
 
-/* ---- checkpoint thread ---------------------------------------------------------- */
-
-static void *
-ckpt_main(void *arg)
-{
-    struct svc *s = arg;
-    char *err = NULL;
-    struct db_ckpt *c = db_ckpt_open(s->cfg.database, &err);
-
-    if (!c) {
-        log_err("checkpoint: %s", err ? err : "cannot open the database");
-        free(err);
-        return NULL;
-    }
-    pthread_mutex_lock(&s->mu);
-    while (!s->ckpt_stop) {
-        struct timespec until;
-        int wal = 0, done = 0;
-
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += CKPT_S;
-        pthread_cond_timedwait(&s->cv, &s->mu, &until);
-        if (s->ckpt_stop)
-            break;
-        pthread_mutex_unlock(&s->mu);
-        if (db_ckpt_run(c, &wal, &done) != 0)
-            log_warn("checkpoint: failed (wal %d frames)", wal);
-        pthread_mutex_lock(&s->mu);
-        s->ckpt_caught_up = done >= wal;
-        s->ckpt_wal_frames = wal;
-    }
-    pthread_mutex_unlock(&s->mu);
-    db_ckpt_close(c);
-    return NULL;
-}
-
 /* ---- signals -------------------------------------------------------------------- */
 
 static void
@@ -808,7 +398,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     s->web = NULL;
     while (s->q_len > 0) {
         size_t before = s->q_len;
-        flush(s, BATCH_MAX);
+        svc_flush(s, BATCH_MAX);
         if (s->q_len == before) {
             log_err("stop: %zu results could not be stored", s->q_len);
             break;
@@ -847,14 +437,14 @@ run(struct svc *s)
     struct timeval tv0 = {0, 0};
     int rc = 1;
 
-    if (make_parent(s->cfg.secret_file) != 0)
+    if (svc_make_parent(s->cfg.secret_file) != 0)
         return 1;
     if (db_secret_load(s->cfg.secret_file, s->secret, &serr) != 0) {
         log_err("secret %s: %s", s->cfg.secret_file, serr ? serr : "cannot load");
         free(serr);
         return 1;
     }
-    if (!(s->db = open_db(&s->cfg)))
+    if (!(s->db = svc_open_db(&s->cfg)))
         goto out;
     if (db_set_autocheckpoint(s->db, 0) != 0)
         goto out;
@@ -924,14 +514,14 @@ run(struct svc *s)
     wp.hooks.scored = hook_scored;
     wp.hooks.health = hook_health;
     wp.hooks.gauges = hook_gauges;
-    wp.hooks.writes_held = hook_writes_held;
+    wp.hooks.writes_held = svc_hook_writes_held;
     wp.hooks.arg = s;
     s->web = web_new(&wp, err, sizeof(err));
     if (!s->web) {
         log_err("http: %s", err);
         goto out;
     }
-    s->flush_ev = evtimer_new(s->base, on_flush, s);
+    s->flush_ev = evtimer_new(s->base, svc_on_flush, s);
     s->retention_ev = evtimer_new(s->base, on_retention, s);
     s->health_ev = event_new(s->base, -1, EV_PERSIST, on_health, s);
     s->sig_term = evsignal_new(s->base, SIGTERM, on_signal, s);
@@ -950,7 +540,7 @@ run(struct svc *s)
     }
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
-    if (pthread_create(&s->ckpt, NULL, ckpt_main, s) == 0)
+    if (pthread_create(&s->ckpt, NULL, svc_ckpt_main, s) == 0)
         s->ckpt_running = true;
     else
         log_warn("checkpoint: no thread; SQLite will checkpoint on the loop");
@@ -973,7 +563,7 @@ out:
     sch_free(s->sch);
     web_free(s->web);
     if (s->db && s->q_len)
-        flush(s, BATCH_MAX);
+        svc_flush(s, BATCH_MAX);
     alerts_free(s->alerts);
     db_close(s->db);
     tlsctx_free(s->tls);
@@ -1052,7 +642,7 @@ main(int argc, char **argv)
     if (use_syslog)
         log_to_syslog();
     if (optind < argc)
-        return admin(&s.cfg, argc - optind, argv + optind);
+        return svc_admin(&s.cfg, argc - optind, argv + optind);
     signal(SIGPIPE, SIG_IGN);
     rc = run(&s);
     return rc;

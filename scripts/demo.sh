@@ -123,7 +123,15 @@ fi
 cat <<EOF
 
 ntspoold is serving $URL  (log: $DIR/ntspoold.log, database: $DIR/var/ntspool.db)
-Your API token: $TOKEN
+
+The demo account $EMAIL has this API token: $TOKEN
+
+In a browser: open $URL/set-password and give the demo account a password
+(its e-mail, the API token above, a password of 10 characters or more), log
+in, and watch its sources' scores rise on the Time sources page and the
+details pages.  Or register an account of your own at $URL/register and add
+another server of the test bed (host localhost, port $TB_SERVERNAME_KE) to see
+the token page with the configuration for ntpd-rs, chrony and NTPsec.
 
 Look around (in another terminal):
   curl -s -H "Authorization: Bearer $TOKEN" $URL/api/v1/time-sources | jq
