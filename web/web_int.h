@@ -33,6 +33,10 @@ struct web {
     struct throttle *throttle_acct; /* failed logins per account (account.c) */
     struct throttle *throttle_addr; /* and per client address */
     bool secure_cookies;     /* public_url is https: cookies get Secure */
+    struct db_monitor *mons; /* the monitors' names, cached (compat.c) */
+    size_t nmons;
+    int64_t mons_loaded;     /* Unix s of the last load */
+    bool mons_valid;
 };
 
 /* The web session of a request (session.c), once session_load found one. */
@@ -104,6 +108,8 @@ size_t web_parse_id(const char *s, int64_t *id);
 void api_sources(struct web_req *r);                 /* /api/v1/time-sources */
 void api_source(struct web_req *r, int64_t id, const char *sub); /* .../{id}[/sub] */
 void compat_scores(struct web_req *r, const char *host, const char *what);
+/* Free compat.c's cache of monitor names (web_free). */
+void compat_free(struct web *w);
 /* The monitor API (monapi.c): GET /monitoring/get_work, POST /monitoring/submit. */
 void monapi_get_work(struct web_req *r);
 void monapi_submit(struct web_req *r);
