@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <ctype.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -528,6 +529,30 @@ test_accounts(void)
     CHECK_INT(db_source_delete(f.db, s2.id, f.user, 51), 0);
     CHECK_INT(db_source_get(f.db, s2.id, &s), 1);
     CHECK_INT(s.deleted, 50);
+    {
+        /* A deleted source is not found with its scores; an active one with
+           no score row is, with none, by any case of its host. */
+        struct db_source_scores sc;
+
+        CHECK_INT(db_source_scores_find(f.db, "b.example.org", 123, 60, &sc), 0);
+        CHECK_INT(db_source_scores_by_uuid(f.db, s2.uuid, 60, &sc), 0);
+        CHECK_INT(db_source_scores_find(f.db, "B.Example.ORG", 123, 60, &sc), 0);
+        CHECK_INT(db_source_scores_by_uuid(f.db, f.src.uuid, 60, &sc), 1);
+        CHECK_INT(sc.st.src.id, f.src.id);
+        CHECK_INT(sc.n, 0);
+        CHECK(!sc.st.in_pool);
+        db_source_scores_free(&sc);
+        {
+            char up[DB_HOST_MAX];
+
+            snprintf(up, sizeof(up), "%s", f.src.host);
+            for (char *c = up; *c; c++)
+                *c = (char)toupper((unsigned char)*c);
+            CHECK_INT(db_source_scores_find(f.db, up, f.src.port, 60, &sc), 1);
+            CHECK_INT(sc.st.src.id, f.src.id);
+            db_source_scores_free(&sc);
+        }
+    }
     CHECK_INT(db_sources_active(f.db, 0, 10, &list, &n), 0);
     CHECK_INT(n, 1);
     free(list);
