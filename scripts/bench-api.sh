@@ -134,6 +134,18 @@ print(sys.argv[2], f"{rps:.0f}", f"{p50:.2f}", f"{p99:.2f}",
 PY
 }
 
+# run_route NAME PATH [SCRIPT]: run_wrk, then the CPU time ntspoold spent per
+# request (us) on a line "cpu NAME US": on a shared machine the requests/s
+# follow the CPU share the service gets, its CPU per request does not.
+run_route() {
+    rc0=$(cpu_ticks "$DPID")
+    run_wrk "$@" >"$tmp/route.out"
+    rc1=$(cpu_ticks "$DPID")
+    cat "$tmp/route.out"
+    python3 -c "import sys; n = float(sys.argv[2]) * $DUR; print('cpu', sys.argv[1], f'{($rc1 - $rc0) / $(getconf CLK_TCK) / n * 1e6:.0f}' if n else 0)" \
+        "$1" "$(cut -d' ' -f2 "$tmp/route.out")" >>"$tmp/cpu"
+}
+
 # run_server BIN: start BIN on the database, check the routes, measure, stop.
 run_server() {
     NTSPOOLD_BIN=$1
@@ -151,22 +163,24 @@ run_server() {
     curl -s "$URL/metrics" >"$tmp/m0"
     c0=$(cpu_ticks "$DPID")
     t0=$(date +%s.%N)
-    run_wrk healthz /healthz >"$tmp/res"
+    : >"$tmp/cpu"
+    run_route healthz /healthz >"$tmp/res"
     if [ -n "${PERF:-}" ]; then
         perf record -q -F 999 -g -p "$DPID" -o "$PERF" -- sleep $((2 * DUR + 1)) 2>/dev/null &
         PIDS="$PIDS $!"
     fi
-    run_wrk source /api/v1/time-sources/1 "$tmp/source.lua" >>"$tmp/res"
-    run_wrk compat "/scores/s0.bench.test:$KE_PORT/json?limit=50" "$tmp/compat.lua" >>"$tmp/res"
+    run_route source /api/v1/time-sources/1 "$tmp/source.lua" >>"$tmp/res"
+    run_route compat "/scores/s0.bench.test:$KE_PORT/json?limit=50" "$tmp/compat.lua" >>"$tmp/res"
     t1=$(date +%s.%N)
     c1=$(cpu_ticks "$DPID")
     curl -s "$URL/metrics" >"$tmp/m1"
     secs=$(python3 -c "print($t1 - $t0)")
     python3 "$top/scripts/bench-metrics.py" probes "$tmp/m0" "$tmp/m1" "$secs" >"$tmp/probes.env"
     . "$tmp/probes.env"
-    python3 - "$tmp/res" "$DUR" "$THREADS" "$CONN" <<'PY'
+    python3 - "$tmp/res" "$DUR" "$THREADS" "$CONN" "$tmp/cpu" <<'PY'
 import sys
 rows = [l.split() for l in open(sys.argv[1])]
+cpu = {l.split()[1]: l.split()[2] for l in open(sys.argv[5])}
 base = float(rows[0][1])
 names = {"healthz": "GET /healthz (baseline)",
          "source": "GET /api/v1/time-sources/{id}",
@@ -180,7 +194,7 @@ for r in rows:
         ok = rps >= 5000 and float(p99) < 10 and rps >= base / 3
         verdict = f"; {rps / base:.2f}x /healthz; targets {'met' if ok else 'MISSED'}"
     print(f"HEADLINE {names[name]:36s} {rps:8.0f} req/s  p50 {p50} ms  p99 {p99} ms"
-          f"  non-2xx {non2xx}{extra}{verdict}")
+          f"  non-2xx {non2xx}{extra}{verdict}; ntspoold CPU {cpu.get(name, '?')} us/request")
 PY
     echo "meanwhile the monitor: $probes_per_s probes/s (ok fraction $ok_fraction), $stored_per_s" \
         "samples stored/s, lag p50 $lag_p50_ms ms p99 $lag_p99_ms ms;" \
