@@ -169,8 +169,8 @@ const char *const db_migrations[DB_SCHEMA_VERSION] = {
        range of this index and no sample row is visited (a source's rows are
        spread over the table, one page each).  Built once from the rows
        there; every insert then writes it too (its cost: bench-db.sh). */
-    ("CREATE INDEX samples_history ON samples(source, time, kind, monitor, reason, "
-     "offset1, delay1, offset2, delay2, step, score);"),
+    "CREATE INDEX samples_history ON samples(source, time, kind, monitor, reason, "
+    "offset1, delay1, offset2, delay2, step, score);",
 };
 
 /* What user_row reads (users.c). */
