@@ -33,7 +33,7 @@
 
 struct db; /* opaque */
 
-#define DB_SCHEMA_VERSION  6  /* the version this program writes */
+#define DB_SCHEMA_VERSION  5  /* the version this program writes */
 #define DB_RETENTION_DAYS  15 /* default raw-sample retention */
 #define DB_DETAIL_EPOCH    (7 * 86400) /* s: the shared part of results is stored
                                           once per epoch of sample time; retention

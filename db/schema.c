@@ -161,16 +161,6 @@ const char *const db_migrations[DB_SCHEMA_VERSION] = {
        in, and their sessions and API tokens stop working (the lookups
        below join users and require blocked = 0). */
     "ALTER TABLE users ADD COLUMN blocked INTEGER NOT NULL DEFAULT 0;",
-
-    /* 6 (samples_history; renumber freely when merging, it depends on no
-       other migration): a covering index for the newest samples of a
-       source as the score history shows them (db_history_page): the key's
-       columns, then every column a history row reads, so a page is one
-       range of this index and no sample row is visited (a source's rows are
-       spread over the table, one page each).  Built once from the rows
-       there; every insert then writes it too (its cost: bench-db.sh). */
-    "CREATE INDEX samples_history ON samples(source, time, kind, monitor, reason, "
-    "offset1, delay1, offset2, delay2, step, score);",
 };
 
 /* What user_row reads (users.c). */
