@@ -472,8 +472,9 @@ int db_recent_samples(struct db *db, const struct db_sample_query *q,
 /* The score history's page: like db_recent_samples (newest first, q->offset
    ignored), but only the fields a history row shows are read and set (time,
    kind, monitor, reason, offset, delay, step, score; source is q->source,
-   the others are 0, -1 or ""), from the index alone (samples_history): no
-   sample row is visited.  *out malloc'd, caller frees. */
+   the others are 0, -1 or "").  A covering index that would spare the row
+   reads was measured and dropped (its write cost; see the commit log).
+   *out malloc'd, caller frees. */
 int db_history_page(struct db *db, const struct db_sample_query *q,
                     struct db_sample_row **out, size_t *n);
 /* The full stored result of one sample as the JSON of db_result_to_json
