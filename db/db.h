@@ -415,6 +415,24 @@ struct db_monitor_score {
 int db_source_monitor_scores(struct db *db, int64_t source, int64_t now,
                              struct db_monitor_score **out, size_t *n);
 
+/* An active source found by host (case-insensitive) and port, or by uuid,
+   with its status and the latest score of each monitor (names included,
+   ordered by kind then monitor id, fresh at now), all from one query: the
+   source joined with its score rows, which are read once.  What db_source_find
+   + db_source_status + db_source_monitor_scores give, for the NTP pool's score
+   page.  1 found (out->ms malloc'd, free with db_source_scores_free), 0 no
+   such active source, -1 error. */
+struct db_source_scores {
+    struct db_source_status st; /* st.src is the source */
+    struct db_monitor_score *ms;
+    size_t n;
+};
+int db_source_scores_find(struct db *db, const char *host, int port, int64_t now,
+                          struct db_source_scores *out);
+int db_source_scores_by_uuid(struct db *db, const char *uuid, int64_t now,
+                             struct db_source_scores *out);
+void db_source_scores_free(struct db_source_scores *x);
+
 /* A stored sample as the history and the samples pages see it. */
 struct db_sample_row {
     int64_t id;
@@ -456,6 +474,14 @@ int db_recent_samples(struct db *db, const struct db_sample_query *q,
    0 none, -1 error.  For the details page's diagnosis. */
 int db_last_failure(struct db *db, int64_t source, enum score_kind kind, int64_t since,
                     struct db_sample_row *out);
+/* The score history's page: like db_recent_samples (newest first, q->offset
+   ignored), but only the fields a history row shows are read and set (time,
+   kind, monitor, reason, offset, delay, step, score; source is q->source,
+   the others are 0, -1 or "").  A covering index that would spare the row
+   reads was measured and dropped (its write cost; see the commit log).
+   *out malloc'd, caller frees. */
+int db_history_page(struct db *db, const struct db_sample_query *q,
+                    struct db_sample_row **out, size_t *n);
 /* The full stored result of one sample as the JSON of db_result_to_json
    (new reference, caller decrefs); NULL when not found or on error. */
 json_t *db_sample_json(struct db *db, int64_t id);

@@ -49,6 +49,8 @@ enum db_stmt {
     ST_SRC_COUNT,
     ST_STATUS_OF_OWNER,
     ST_STATUS_ALL,
+    ST_SRC_SCORES_FIND,
+    ST_SRC_SCORES_UUID,
     /* monitors */
     ST_MON_ADD,
     ST_MON_BY_HASH,
@@ -67,6 +69,7 @@ enum db_stmt {
     ST_SCORE_NA,
     ST_SCORES_OF_SOURCE,
     ST_SAMPLES_PAGE,
+    ST_HISTORY_PAGE,
     ST_SAMPLE_GET,
     ST_SAMPLE_LAST_FAILURE,
     ST_SAMPLE_COUNT,

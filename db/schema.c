@@ -297,6 +297,19 @@ const char *const db_stmt_sql[ST_COUNT] = {
     [ST_ALERT_LIST] = "SELECT " ALERT_COLS " FROM alert_log a "
                       "JOIN time_sources s ON s.id = a.source "
                       "WHERE a.user = ?1 ORDER BY a.time DESC, a.id DESC LIMIT ?2",
+    /* A source by host and port (time_sources_active_host) or uuid with its
+       score rows and their monitors' names, in the order of the scores key. */
+    [ST_SRC_SCORES_FIND] =
+        "SELECT " SRC_COLS_S ", " SCORE_COLS_SC ", m.name "
+        "FROM time_sources s LEFT JOIN scores sc ON sc.source = s.id "
+        "LEFT JOIN monitors m ON m.id = sc.monitor "
+        "WHERE s.host = ?1 COLLATE NOCASE AND s.port = ?2 AND s.deleted IS NULL "
+        "ORDER BY sc.kind, sc.monitor",
+    [ST_SRC_SCORES_UUID] =
+        "SELECT " SRC_COLS_S ", " SCORE_COLS_SC ", m.name "
+        "FROM time_sources s LEFT JOIN scores sc ON sc.source = s.id "
+        "LEFT JOIN monitors m ON m.id = sc.monitor "
+        "WHERE s.uuid = ?1 AND s.deleted IS NULL ORDER BY sc.kind, sc.monitor",
 
     [ST_MON_ADD] = "INSERT OR IGNORE INTO monitors(name, key_hash, created) "
                    "VALUES(?1, ?2, ?3)",
@@ -355,6 +368,12 @@ const char *const db_stmt_sql[ST_COUNT] = {
                         "WHERE source = ?1 AND (?2 < 0 OR kind = ?2) "
                         "AND (?3 < 0 OR monitor = ?3) AND time >= ?4 AND time < ?5 "
                         "ORDER BY time DESC, kind DESC, monitor DESC LIMIT ?6 OFFSET ?7",
+    /* What a history row shows, newest first. */
+    [ST_HISTORY_PAGE] = "SELECT time, kind, monitor, reason, offset1, delay1, offset2, "
+                        "delay2, step, score FROM samples "
+                        "WHERE source = ?1 AND (?2 < 0 OR kind = ?2) "
+                        "AND (?3 < 0 OR monitor = ?3) AND time >= ?4 "
+                        "ORDER BY time DESC, kind DESC, monitor DESC LIMIT ?5",
     [ST_SAMPLE_GET] =
         "SELECT s.kind, s.time, s.address, s.aead, s.reason, s.ke_status, "
         "s.offset1, s.delay1, s.offset2, s.delay2, s.rdelay1, s.rdisp1, "

@@ -3,7 +3,7 @@
  * uuid and the randomizer, never stored), and the monitor accounts with their
  * hashed keys.  Source rows are never removed (samples refer to them);
  * deleted ones drop out of the lists and the work list.  The scores and
- * status of sources are in samples.c. */
+ * status of sources are in status.c. */
 #include "db/db_int.h"
 
 #include <stdio.h>

@@ -20,7 +20,13 @@
 #                             DUR=15 CONN=32 THREADS=2 MONITOR=yes; PERF=FILE
 #                             records a perf profile of ntspoold during the
 #                             JSON routes; MONITOR=no runs without the
-#                             built-in monitor, to tell its cost apart)
+#                             built-in monitor, to tell its cost apart;
+#                             BINS="A B ..." runs the routes against each of
+#                             these ntspoold builds in turn on the same
+#                             database (one fill), for before/after figures
+#                             in one run: a build with a newer schema
+#                             migrates the database, so list older ones first,
+#                             and fill with the oldest's FILL=.../bench_fill)
 # Loopback only, ports 20000-29999; about 2-3 minutes (most of it the fill).
 . "$(dirname "$0")/bench-lib.sh"
 SOURCES=${SOURCES:-10000}
@@ -46,7 +52,7 @@ echo "machine: $(nproc) cores, $(uname -sr), SQLite $(pkg-config --modversion sq
 echo "setup: $SOURCES sources, $ROUNDS rounds x 4 kinds of samples; monitor interval $INTERVAL s," \
     "$LIVE sources at ntstestd :$KE_PORT, the others at $NDEAD closed ports"
 mkdir -p "$tmp/var"
-TOKEN=$("$BUILD/tools/bench_fill" -d "$tmp/var/ntspool.db" -n "$SOURCES" -p "$KE_PORT" \
+TOKEN=$("${FILL:-$BUILD/tools/bench_fill}" -d "$tmp/var/ntspool.db" -n "$SOURCES" -p "$KE_PORT" \
     -L "$LIVE" -D "$DEAD" -r "$ROUNDS") || die "cannot fill the database"
 echo "database: $(du -m "$tmp/var/ntspool.db" | cut -f1) MB"
 python3 - "$SOURCES" "$LIVE" "$NDEAD" >"$tmp/hosts" <<'PY'
@@ -79,17 +85,6 @@ clock_check = no
 [log]
 level = warn
 EOF
-start_ntspoold "$tmp/ntspoold.conf" "$tmp/hosts" "$URL"
-# Source ids are 1..SOURCES in a fresh database; check one, and the routes.
-for path in /healthz /api/v1/time-sources/1 "/scores/s0.bench.test:$KE_PORT/json?limit=50"; do
-    code=$(curl -s -o "$tmp/check.out" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$URL$path")
-    [ "$code" = 200 ] || die "GET $path: HTTP $code $(head -c 200 "$tmp/check.out")"
-done
-n=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["history"]))' "$tmp/check.out")
-want=$((4 * ROUNDS < 50 ? 4 * ROUNDS : 50))
-[ "$n" = "$want" ] || die "/scores/.../json?limit=50 gave $n history entries, want $want"
-sleep 3 # the monitor's first round is under way
-
 # Lua scripts: a random source per request.
 cat >"$tmp/source.lua" <<EOF
 math.randomseed(os.time())
@@ -139,25 +134,53 @@ print(sys.argv[2], f"{rps:.0f}", f"{p50:.2f}", f"{p99:.2f}",
 PY
 }
 
-curl -s "$URL/metrics" >"$tmp/m0"
-c0=$(cpu_ticks "$DPID")
-t0=$(date +%s.%N)
-run_wrk healthz /healthz >"$tmp/res"
-if [ -n "${PERF:-}" ]; then
-    perf record -q -F 999 -g -p "$DPID" -o "$PERF" -- sleep $((2 * DUR + 1)) 2>/dev/null &
-    PIDS="$PIDS $!"
-fi
-run_wrk source /api/v1/time-sources/1 "$tmp/source.lua" >>"$tmp/res"
-run_wrk compat "/scores/s0.bench.test:$KE_PORT/json?limit=50" "$tmp/compat.lua" >>"$tmp/res"
-t1=$(date +%s.%N)
-c1=$(cpu_ticks "$DPID")
-curl -s "$URL/metrics" >"$tmp/m1"
-secs=$(python3 -c "print($t1 - $t0)")
-python3 "$top/scripts/bench-metrics.py" probes "$tmp/m0" "$tmp/m1" "$secs" >"$tmp/probes.env"
-. "$tmp/probes.env"
-python3 - "$tmp/res" "$DUR" "$THREADS" "$CONN" <<'PY'
+# run_route NAME PATH [SCRIPT]: run_wrk, then the CPU time ntspoold spent per
+# request (us) on a line "cpu NAME US": on a shared machine the requests/s
+# follow the CPU share the service gets, its CPU per request does not.
+run_route() {
+    rc0=$(cpu_ticks "$DPID")
+    run_wrk "$@" >"$tmp/route.out"
+    rc1=$(cpu_ticks "$DPID")
+    cat "$tmp/route.out"
+    python3 -c "import sys; n = float(sys.argv[2]) * $DUR; print('cpu', sys.argv[1], f'{($rc1 - $rc0) / $(getconf CLK_TCK) / n * 1e6:.0f}' if n else 0)" \
+        "$1" "$(cut -d' ' -f2 "$tmp/route.out")" >>"$tmp/cpu"
+}
+
+# run_server BIN: start BIN on the database, check the routes, measure, stop.
+run_server() {
+    NTSPOOLD_BIN=$1
+    start_ntspoold "$tmp/ntspoold.conf" "$tmp/hosts" "$URL"
+    # Source ids are 1..SOURCES in a fresh database; check one, and the routes.
+    for path in /healthz /api/v1/time-sources/1 "/scores/s0.bench.test:$KE_PORT/json?limit=50"; do
+        code=$(curl -s -o "$tmp/check.out" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$URL$path")
+        [ "$code" = 200 ] || die "GET $path: HTTP $code $(head -c 200 "$tmp/check.out")"
+    done
+    n=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["history"]))' "$tmp/check.out")
+    want=$((4 * ROUNDS < 50 ? 4 * ROUNDS : 50))
+    [ "$n" = "$want" ] || die "/scores/.../json?limit=50 gave $n history entries, want $want"
+    sleep 3 # the monitor's first round is under way
+
+    curl -s "$URL/metrics" >"$tmp/m0"
+    c0=$(cpu_ticks "$DPID")
+    t0=$(date +%s.%N)
+    : >"$tmp/cpu"
+    run_route healthz /healthz >"$tmp/res"
+    if [ -n "${PERF:-}" ]; then
+        perf record -q -F 999 -g -p "$DPID" -o "$PERF" -- sleep $((2 * DUR + 1)) 2>/dev/null &
+        PIDS="$PIDS $!"
+    fi
+    run_route source /api/v1/time-sources/1 "$tmp/source.lua" >>"$tmp/res"
+    run_route compat "/scores/s0.bench.test:$KE_PORT/json?limit=50" "$tmp/compat.lua" >>"$tmp/res"
+    t1=$(date +%s.%N)
+    c1=$(cpu_ticks "$DPID")
+    curl -s "$URL/metrics" >"$tmp/m1"
+    secs=$(python3 -c "print($t1 - $t0)")
+    python3 "$top/scripts/bench-metrics.py" probes "$tmp/m0" "$tmp/m1" "$secs" >"$tmp/probes.env"
+    . "$tmp/probes.env"
+    python3 - "$tmp/res" "$DUR" "$THREADS" "$CONN" "$tmp/cpu" <<'PY'
 import sys
 rows = [l.split() for l in open(sys.argv[1])]
+cpu = {l.split()[1]: l.split()[2] for l in open(sys.argv[5])}
 base = float(rows[0][1])
 names = {"healthz": "GET /healthz (baseline)",
          "source": "GET /api/v1/time-sources/{id}",
@@ -171,10 +194,19 @@ for r in rows:
         ok = rps >= 5000 and float(p99) < 10 and rps >= base / 3
         verdict = f"; {rps / base:.2f}x /healthz; targets {'met' if ok else 'MISSED'}"
     print(f"HEADLINE {names[name]:36s} {rps:8.0f} req/s  p50 {p50} ms  p99 {p99} ms"
-          f"  non-2xx {non2xx}{extra}{verdict}")
+          f"  non-2xx {non2xx}{extra}{verdict}; ntspoold CPU {cpu.get(name, '?')} us/request")
 PY
-echo "meanwhile the monitor: $probes_per_s probes/s (ok fraction $ok_fraction), $stored_per_s" \
-    "samples stored/s, lag p50 $lag_p50_ms ms p99 $lag_p99_ms ms;" \
-    "$batches database batches, p50 $batch_p50_ms ms p99 $batch_p99_ms ms;" \
-    "ntspoold CPU $(python3 -c "print(f'{($c1 - $c0) / $(getconf CLK_TCK) / $secs * 100:.0f}')")% of one core"
-grep -E "ERROR|error" "$tmp/ntspoold.log" | head -n 5 || true
+    echo "meanwhile the monitor: $probes_per_s probes/s (ok fraction $ok_fraction), $stored_per_s" \
+        "samples stored/s, lag p50 $lag_p50_ms ms p99 $lag_p99_ms ms;" \
+        "$batches database batches, p50 $batch_p50_ms ms p99 $batch_p99_ms ms;" \
+        "ntspoold CPU $(python3 -c "print(f'{($c1 - $c0) / $(getconf CLK_TCK) / $secs * 100:.0f}')")% of one core"
+    grep -E "ERROR|error" "$tmp/ntspoold.log" | head -n 5 || true
+    # The next build's log starts empty.
+    : >"$tmp/ntspoold.log"
+    stop_pid "$DPID"
+}
+
+for b in ${BINS:-$top/bin/ntspoold}; do
+    echo "ntspoold: $b"
+    run_server "$b"
+done

@@ -109,17 +109,18 @@ start_ntstestd() {
 
 # start_ntspoold CONF HOSTS URL: the service in a user+mount namespace of its
 # own with HOSTS bind-mounted over /etc/hosts (same network); unshare execs,
-# so $! is ntspoold.  Sets DPID; waits for /healthz (up to 60 s).
+# so $! is ntspoold ($NTSPOOLD_BIN, default bin/ntspoold).  Sets DPID; waits
+# for /healthz (up to 120 s: a newer build may migrate the database first).
 start_ntspoold() {
     unshare --user --map-root-user --mount sh -c \
-        'mount --bind "$1" /etc/hosts && exec "$2" -c "$3"' sh "$2" "$top/bin/ntspoold" "$1" \
+        'mount --bind "$1" /etc/hosts && exec "$2" -c "$3"' sh "$2" "${NTSPOOLD_BIN:-$top/bin/ntspoold}" "$1" \
         2>"$tmp/ntspoold.log" &
     DPID=$!
     PIDS="$PIDS $DPID"
     i=0
     until curl -s -o /dev/null "$3/healthz" 2>/dev/null; do
         i=$((i + 1))
-        if [ $i -gt 600 ] || ! kill -0 "$DPID" 2>/dev/null; then
+        if [ $i -gt 1200 ] || ! kill -0 "$DPID" 2>/dev/null; then
             tail -n 20 "$tmp/ntspoold.log" >&2
             die "ntspoold did not start"
         fi

@@ -24,9 +24,10 @@
 
 #define COMPAT_PORT 4460
 
-/* The source a {host} names: 1 found (active), 0 not, -1 error. */
+/* The source a {host} names, with its status and score rows (one query):
+   1 found (active; free with db_source_scores_free), 0 not, -1 error. */
 static int
-find_source(struct web *w, const char *raw, struct db_source *out)
+find_source(struct web *w, const char *raw, int64_t now, struct db_source_scores *out)
 {
     char *dec = NULL, host[DB_HOST_MAX], *colon;
     size_t len = 0;
@@ -39,9 +40,7 @@ find_source(struct web *w, const char *raw, struct db_source *out)
     if (len != strlen(dec) || len == 0 || len >= DB_HOST_MAX + 8)
         goto out;
     if (len == DB_UUID_LEN && strchr(dec, '-')) {
-        rc = db_source_by_uuid(w->p.db, dec, out);
-        if (rc == 1 && out->deleted)
-            rc = 0;
+        rc = db_source_scores_by_uuid(w->p.db, dec, now, out);
         goto out;
     }
     colon = strrchr(dec, ':');
@@ -52,10 +51,71 @@ find_source(struct web *w, const char *raw, struct db_source *out)
     }
     if (web_host_normalize(dec, host, sizeof(host)) != 0)
         goto out;
-    rc = db_source_find(w->p.db, host, (int)port, out);
+    rc = db_source_scores_find(w->p.db, host, (int)port, now, out);
 out:
     free(dec);
     return rc;
+}
+
+/* ---- monitor names, cached ---------------------------------------------------- */
+
+/* Monitors are few, never deleted, and a monitor's name never changes (db/:
+   no rename), so a name found in the cache is right for good; a miss (a
+   monitor added since, by this process or an administration command) reloads
+   the list, at most once every MONCACHE_RETRY_S so that a wrong name in a
+   query cannot make every request a query. */
+#define MONCACHE_RETRY_S 1
+
+static int
+moncache_load(struct web *w, int64_t now)
+{
+    struct db_monitor *m = NULL;
+    size_t n = 0;
+
+    w->mons_loaded = now;
+    if (db_monitors_list(w->p.db, &m, &n) != 0)
+        return -1;
+    free(w->mons);
+    w->mons = m;
+    w->nmons = n;
+    w->mons_valid = true;
+    return 0;
+}
+
+/* The cached monitor with this id (id >= 0) or name (id < 0), NULL none. */
+static const struct db_monitor *
+moncache_find(struct web *w, int64_t id, const char *name, int64_t now)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < w->nmons; i++)
+            if (id >= 0 ? w->mons[i].id == id : strcmp(w->mons[i].name, name) == 0)
+                return &w->mons[i];
+        if (pass == 0 && (!w->mons_valid || now - w->mons_loaded >= MONCACHE_RETRY_S ||
+                          now < w->mons_loaded)) {
+            if (moncache_load(w, now) != 0)
+                return NULL;
+        } else {
+            break;
+        }
+    }
+    return NULL;
+}
+
+static const char *
+monitor_name(struct web *w, int64_t id, int64_t now)
+{
+    const struct db_monitor *m = moncache_find(w, id, NULL, now);
+
+    return m ? m->name : "";
+}
+
+void
+compat_free(struct web *w)
+{
+    free(w->mons);
+    w->mons = NULL;
+    w->nmons = 0;
+    w->mons_valid = false;
 }
 
 static void
@@ -86,15 +146,6 @@ csv_num(struct evbuffer *b, double v, int decimals)
         evbuffer_add_printf(b, "%.*f", decimals, v);
 }
 
-static const char *
-monitor_name(const struct db_monitor *m, size_t n, int64_t id)
-{
-    for (size_t i = 0; i < n; i++)
-        if (m[i].id == id)
-            return m[i].name;
-    return "";
-}
-
 /* The JSON reply, written straight into the body (web/jsonw.h): a page of
    history is the hot path of this route.  Keys and their order are those
    jansson wrote before (PRODUCT.md); reals are rounded to a stated
@@ -105,15 +156,13 @@ monitor_name(const struct db_monitor *m, size_t n, int64_t id)
 #define SCORE_DECIMALS  6
 
 static void
-render_json(struct web_req *r, const struct db_source *src, const struct db_sample_row *rows,
-            size_t n, const struct db_monitor *mons, size_t nm)
+render_json(struct web_req *r, const struct db_source_scores *sc,
+            const struct db_sample_row *rows, size_t n)
 {
-    struct db_monitor_score *ms = NULL;
-    struct db_source_status st;
-    size_t nms = 0;
+    const struct db_source_status *st = &sc->st;
+    const struct db_source *src = &st->src;
     struct evbuffer *b = evbuffer_new();
     struct jsonw w = {b, false};
-    bool have_st;
 
     if (!b) {
         web_reply_error(r, 500, "internal", "out of memory");
@@ -140,23 +189,22 @@ render_json(struct web_req *r, const struct db_source *src, const struct db_samp
         jsonw_raw(&w, "}");
     }
     jsonw_raw(&w, "],\"monitors\":[");
-    if (db_source_monitor_scores(r->w->p.db, src->id, r->now, &ms, &nms) == 0)
-        for (size_t i = 0; i < nms; i++) {
-            jsonw_raw(&w, i ? ",{\"id\":" : "{\"id\":");
-            jsonw_int(&w, ms[i].monitor);
-            jsonw_raw(&w, ",\"name\":");
-            jsonw_str(&w, monitor_name(mons, nm, ms[i].monitor));
-            jsonw_raw(&w, ",\"type\":\"monitor\",\"ts\":");
-            jsonw_int(&w, ms[i].m.time);
-            jsonw_raw(&w, ",\"score\":");
-            jsonw_fixed(&w, ms[i].m.score, SCORE_DECIMALS);
-            jsonw_raw(&w, ms[i].fresh ? ",\"status\":\"active\",\"kind\":"
-                                      : ",\"status\":\"stale\",\"kind\":");
-            jsonw_str(&w, score_kind_str(ms[i].kind));
-            jsonw_raw(&w, "}");
-        }
-    free(ms);
-    have_st = db_source_status(r->w->p.db, src->id, r->now, &st) == 1;
+    for (size_t i = 0; i < sc->n; i++) {
+        const struct db_monitor_score *ms = &sc->ms[i];
+
+        jsonw_raw(&w, i ? ",{\"id\":" : "{\"id\":");
+        jsonw_int(&w, ms->monitor);
+        jsonw_raw(&w, ",\"name\":");
+        jsonw_str(&w, ms->monitor_name);
+        jsonw_raw(&w, ",\"type\":\"monitor\",\"ts\":");
+        jsonw_int(&w, ms->m.time);
+        jsonw_raw(&w, ",\"score\":");
+        jsonw_fixed(&w, ms->m.score, SCORE_DECIMALS);
+        jsonw_raw(&w, ms->fresh ? ",\"status\":\"active\",\"kind\":"
+                                : ",\"status\":\"stale\",\"kind\":");
+        jsonw_str(&w, score_kind_str(ms->kind));
+        jsonw_raw(&w, "}");
+    }
     jsonw_raw(&w, "],\"server\":{\"id\":");
     jsonw_int(&w, src->id);
     jsonw_raw(&w, ",\"uuid\":");
@@ -166,16 +214,15 @@ render_json(struct web_req *r, const struct db_source *src, const struct db_samp
     jsonw_raw(&w, ",\"port\":");
     jsonw_int(&w, src->port);
     jsonw_raw(&w, ",\"in_pool\":");
-    jsonw_bool(&w, have_st && st.in_pool);
+    jsonw_bool(&w, st->in_pool);
     jsonw_raw(&w, ",\"scores\":{");
     for (int k = 0; k < SCORE_KINDS; k++) {
         jsonw_raw(&w, k ? ",\"" : "\"");
         jsonw_raw(&w, score_kind_str((enum score_kind)k));
         jsonw_raw(&w, "\":");
         jsonw_fixed(&w,
-                    have_st && st.kind[k].cur.state == SCORE_STATE_SCORED
-                        ? st.kind[k].cur.score
-                        : NAN,
+                    st->kind[k].cur.state == SCORE_STATE_SCORED ? st->kind[k].cur.score
+                                                                : NAN,
                     SCORE_DECIMALS);
     }
     jsonw_raw(&w, "}}}\n");
@@ -189,8 +236,7 @@ render_json(struct web_req *r, const struct db_source *src, const struct db_samp
 }
 
 static void
-render_csv(struct web_req *r, const struct db_sample_row *rows, size_t n,
-           const struct db_monitor *mons, size_t nm)
+render_csv(struct web_req *r, const struct db_sample_row *rows, size_t n)
 {
     struct evbuffer *b = evbuffer_new();
 
@@ -215,7 +261,7 @@ render_csv(struct web_req *r, const struct db_sample_row *rows, size_t n,
         evbuffer_add(b, ",", 1);
         csv_num(b, s->score, 3);
         evbuffer_add_printf(b, ",%lld,", (long long)s->monitor);
-        csv_field(b, monitor_name(mons, nm, s->monitor));
+        csv_field(b, monitor_name(r->w, s->monitor, r->now));
         evbuffer_add(b, ",", 1);
         csv_num(b, isfinite(s->delay) ? s->delay * 1e3 : NAN, 3);
         /* leap: not kept per row; error: the scoring reason when not ok. */
@@ -228,24 +274,68 @@ render_csv(struct web_req *r, const struct db_sample_row *rows, size_t n,
     evbuffer_free(b);
 }
 
+/* The selection of the query string into q; 0, or -1 with the reply sent. */
+static int
+parse_query(struct web_req *r, struct db_sample_query *q)
+{
+    struct evkeyvalq params;
+    const char *mon, *kind;
+    long since = 0, limit = 100;
+
+    if (web_query(r, &params) != 0)
+        return -1;
+    q->kind = -1;
+    q->monitor = -1;
+    if (web_param_int(r, &params, "since", 0, INT64_MAX / 2, &since) != 0 ||
+        web_param_int(r, &params, "limit", 1, 1000000, &limit) != 0) {
+        evhttp_clear_headers(&params);
+        return -1;
+    }
+    mon = evhttp_find_header(&params, "monitor");
+    if (mon && *mon && strcmp(mon, "*") != 0) {
+        const struct db_monitor *m = moncache_find(r->w, -1, mon, r->now);
+        long id;
+
+        if (!m && util_parse_long(mon, 1, INT64_MAX / 2, &id) == 0)
+            m = moncache_find(r->w, id, NULL, r->now);
+        if (!m) {
+            evhttp_clear_headers(&params);
+            web_reply_error(r, 400, "bad_parameter", "unknown monitor");
+            return -1;
+        }
+        q->monitor = m->id;
+    }
+    kind = evhttp_find_header(&params, "kind");
+    if (kind && *kind) {
+        enum score_kind k;
+        if (score_kind_parse(kind, &k) != 0) {
+            evhttp_clear_headers(&params);
+            web_reply_error(r, 400, "bad_parameter",
+                            "kind must be nts-v4, nts-v6, pool-v4 or pool-v6");
+            return -1;
+        }
+        q->kind = (int)k;
+    }
+    evhttp_clear_headers(&params);
+    q->since = since;
+    q->limit = limit > WEB_MAX_PAGE ? WEB_MAX_PAGE : (size_t)limit;
+    return 0;
+}
+
 void
 compat_scores(struct web_req *r, const char *host, const char *what)
 {
-    struct db_source src;
+    struct db_source_scores sc;
     struct db_sample_query q;
-    struct db_monitor *mons = NULL;
     struct db_sample_row *rows = NULL;
-    struct evkeyvalq params;
-    const char *mon, *kind;
-    size_t nm = 0, n = 0;
-    long since = 0, limit = 100;
+    size_t n = 0;
     int rc;
 
     if (r->method != EVHTTP_REQ_GET) {
         web_reply_error(r, 405, "method_not_allowed", "use GET");
         return;
     }
-    rc = find_source(r->w, host, &src);
+    rc = find_source(r->w, host, r->now, &sc);
     if (rc <= 0) {
         if (rc < 0)
             web_reply_error(r, 500, "internal", "database error");
@@ -253,62 +343,21 @@ compat_scores(struct web_req *r, const char *host, const char *what)
             web_reply_error(r, 404, "not_found", "no such time source");
         return;
     }
-    if (web_query(r, &params) != 0)
-        return;
     memset(&q, 0, sizeof(q));
-    q.source = src.id;
-    q.kind = -1;
-    q.monitor = -1;
-    if (web_param_int(r, &params, "since", 0, INT64_MAX / 2, &since) != 0 ||
-        web_param_int(r, &params, "limit", 1, 1000000, &limit) != 0) {
-        evhttp_clear_headers(&params);
+    q.source = sc.st.src.id;
+    if (parse_query(r, &q) != 0) {
+        db_source_scores_free(&sc);
         return;
     }
-    if (db_monitors_list(r->w->p.db, &mons, &nm) != 0) {
-        evhttp_clear_headers(&params);
-        web_reply_error(r, 500, "internal", "database error");
-        return;
-    }
-    mon = evhttp_find_header(&params, "monitor");
-    if (mon && *mon && strcmp(mon, "*") != 0) {
-        long id;
-        size_t i;
-        for (i = 0; i < nm && strcmp(mons[i].name, mon) != 0 &&
-                    !(util_parse_long(mon, 1, INT64_MAX / 2, &id) == 0 && id == mons[i].id);
-             i++)
-            ;
-        if (i == nm) {
-            evhttp_clear_headers(&params);
-            free(mons);
-            web_reply_error(r, 400, "bad_parameter", "unknown monitor");
-            return;
-        }
-        q.monitor = mons[i].id;
-    }
-    kind = evhttp_find_header(&params, "kind");
-    if (kind && *kind) {
-        enum score_kind k;
-        if (score_kind_parse(kind, &k) != 0) {
-            evhttp_clear_headers(&params);
-            free(mons);
-            web_reply_error(r, 400, "bad_parameter",
-                            "kind must be nts-v4, nts-v6, pool-v4 or pool-v6");
-            return;
-        }
-        q.kind = (int)k;
-    }
-    evhttp_clear_headers(&params);
-    q.since = since;
-    q.limit = limit > WEB_MAX_PAGE ? WEB_MAX_PAGE : (size_t)limit;
-    if (db_recent_samples(r->w->p.db, &q, &rows, &n) != 0) {
-        free(mons);
+    if (db_history_page(r->w->p.db, &q, &rows, &n) != 0) {
+        db_source_scores_free(&sc);
         web_reply_error(r, 500, "internal", "database error");
         return;
     }
     if (strcmp(what, "json") == 0)
-        render_json(r, &src, rows, n, mons, nm);
+        render_json(r, &sc, rows, n);
     else
-        render_csv(r, rows, n, mons, nm);
+        render_csv(r, rows, n);
     free(rows);
-    free(mons);
+    db_source_scores_free(&sc);
 }

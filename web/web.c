@@ -721,6 +721,7 @@ web_free(struct web *w)
     pwhash_free(w->pwhash);
     throttle_free(w->throttle_acct);
     throttle_free(w->throttle_addr);
+    compat_free(w);
     if (w->http)
         evhttp_free(w->http);
     free(w->rate);

@@ -33,6 +33,10 @@ struct web {
     struct throttle *throttle_acct; /* failed logins per account (account.c) */
     struct throttle *throttle_addr; /* and per client address */
     bool secure_cookies;     /* public_url is https: cookies get Secure */
+    struct db_monitor *mons; /* the monitors' names, cached (compat.c) */
+    size_t nmons;
+    int64_t mons_loaded;     /* Unix s of the last load */
+    bool mons_valid;
 };
 
 /* The web session of a request (session.c), once session_load found one. */
@@ -119,6 +123,8 @@ typedef void alertapi_done_fn(struct web_req *r, const struct db_alert_settings 
                               const char *code, const char *why);
 void alertapi_check(struct web_req *r, const struct db_alert_settings *as,
                     alertapi_done_fn *done);
+/* Free compat.c's cache of monitor names (web_free). */
+void compat_free(struct web *w);
 /* The monitor API (monapi.c): GET /monitoring/get_work, POST /monitoring/submit. */
 void monapi_get_work(struct web_req *r);
 void monapi_submit(struct web_req *r);

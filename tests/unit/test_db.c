@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <ctype.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -538,6 +539,30 @@ test_accounts(void)
     CHECK_INT(db_source_delete(f.db, s2.id, f.user, 51), 0);
     CHECK_INT(db_source_get(f.db, s2.id, &s), 1);
     CHECK_INT(s.deleted, 50);
+    {
+        /* A deleted source is not found with its scores; an active one with
+           no score row is, with none, by any case of its host. */
+        struct db_source_scores sc;
+
+        CHECK_INT(db_source_scores_find(f.db, "b.example.org", 123, 60, &sc), 0);
+        CHECK_INT(db_source_scores_by_uuid(f.db, s2.uuid, 60, &sc), 0);
+        CHECK_INT(db_source_scores_find(f.db, "B.Example.ORG", 123, 60, &sc), 0);
+        CHECK_INT(db_source_scores_by_uuid(f.db, f.src.uuid, 60, &sc), 1);
+        CHECK_INT(sc.st.src.id, f.src.id);
+        CHECK_INT(sc.n, 0);
+        CHECK(!sc.st.in_pool);
+        db_source_scores_free(&sc);
+        {
+            char up[DB_HOST_MAX];
+
+            snprintf(up, sizeof(up), "%s", f.src.host);
+            for (char *c = up; *c; c++)
+                *c = (char)toupper((unsigned char)*c);
+            CHECK_INT(db_source_scores_find(f.db, up, f.src.port, 60, &sc), 1);
+            CHECK_INT(sc.st.src.id, f.src.id);
+            db_source_scores_free(&sc);
+        }
+    }
     CHECK_INT(db_sources_active(f.db, 0, 10, &list, &n), 0);
     CHECK_INT(n, 1);
     free(list);
@@ -1256,6 +1281,36 @@ test_status(void)
         CHECK_NEAR(ms[2].m.score, bad, 1e-9);
         CHECK_INT(ms[2].m.ke_status, KE_TIMEOUT);
         CHECK(ms[2].fresh);
+        /* The same from one query, by host and port and by uuid. */
+        for (int by = 0; by < 2; by++) {
+            struct db_source_scores sc;
+
+            CHECK_INT(by ? db_source_scores_by_uuid(f.db, f.src.uuid, now, &sc)
+                         : db_source_scores_find(f.db, f.src.host, f.src.port, now, &sc),
+                      1);
+            CHECK_INT(sc.st.src.id, f.src.id);
+            CHECK_INT(sc.n, n);
+            for (size_t i = 0; i < n && i < sc.n; i++) {
+                CHECK_INT(sc.ms[i].kind, ms[i].kind);
+                CHECK_INT(sc.ms[i].monitor, ms[i].monitor);
+                CHECK_STR(sc.ms[i].monitor_name, ms[i].monitor_name);
+                CHECK(sc.ms[i].m.score == ms[i].m.score ||
+                      (isnan(sc.ms[i].m.score) && isnan(ms[i].m.score)));
+                CHECK_INT(sc.ms[i].m.time, ms[i].m.time);
+                CHECK_INT(sc.ms[i].fresh, ms[i].fresh);
+            }
+            CHECK_INT(sc.st.in_pool, st.in_pool);
+            CHECK_STR(sc.st.why, st.why);
+            CHECK_INT(sc.st.last_probe, st.last_probe);
+            CHECK_INT(sc.st.cert_not_after, st.cert_not_after);
+            for (int k = 0; k < SCORE_KINDS; k++) {
+                CHECK_INT(sc.st.kind[k].cur.state, st.kind[k].cur.state);
+                CHECK_INT(sc.st.kind[k].n_monitors, st.kind[k].n_monitors);
+                if (st.kind[k].cur.state == SCORE_STATE_SCORED)
+                    CHECK_NEAR(sc.st.kind[k].cur.score, st.kind[k].cur.score, 1e-12);
+            }
+            db_source_scores_free(&sc);
+        }
         free(ms);
 
         /* Later the two good monitors go stale: only the failing one is
@@ -2026,6 +2081,40 @@ test_history(void)
     CHECK_INT(db_recent_samples(f.db, &q, &rows, &n), 0);
     CHECK_INT(n, 1);
     free(rows);
+    /* The history page: the same rows as the samples page, the fields it
+       reads equal. */
+    q.kind = -1;
+    q.monitor = -1;
+    q.before = 0;
+    for (int sel = 0; sel < 3; sel++) {
+        struct db_sample_row *h = NULL;
+        size_t nh = 0;
+
+        q.kind = sel == 1 ? SCORE_KIND_POOL_V4 : -1;
+        q.monitor = sel == 2 ? f.mon[2] : -1;
+        q.since = sel == 2 ? t0 + 241 : 0;
+        q.limit = 20;
+        CHECK_INT(db_recent_samples(f.db, &q, &rows, &n), 0);
+        CHECK_INT(db_history_page(f.db, &q, &h, &nh), 0);
+        CHECK_INT(nh, n);
+        CHECK(n > 0);
+        for (size_t i = 0; i < n && i < nh; i++) {
+            CHECK_INT(h[i].source, rows[i].source);
+            CHECK_INT(h[i].time, rows[i].time);
+            CHECK_INT(h[i].kind, rows[i].kind);
+            CHECK_INT(h[i].monitor, rows[i].monitor);
+            CHECK_INT(h[i].reason, rows[i].reason);
+            CHECK(h[i].offset == rows[i].offset ||
+                  (isnan(h[i].offset) && isnan(rows[i].offset)));
+            CHECK(h[i].delay == rows[i].delay ||
+                  (isnan(h[i].delay) && isnan(rows[i].delay)));
+            CHECK(h[i].step == rows[i].step || (isnan(h[i].step) && isnan(rows[i].step)));
+            CHECK(h[i].score == rows[i].score ||
+                  (isnan(h[i].score) && isnan(rows[i].score)));
+        }
+        free(h);
+        free(rows);
+    }
     db_close(f.db);
 }
 
