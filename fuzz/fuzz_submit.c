@@ -76,7 +76,7 @@ submit_check(const struct monwire_sample *s)
         if (!isfinite(x->t1) || !isfinite(x->t2) || !isfinite(x->t3) || !isfinite(x->t4) ||
             !isfinite(x->offset) || !(fabs(x->offset) < MONWIRE_MAX_OFFSET) ||
             !(x->delay >= 0) || !(x->t4 >= x->t1) || !(x->t3 >= x->t2) || x->stratum < 0 ||
-            x->stratum > 255 || x->leap < 0 || x->leap > 3 || !isfinite(x->root_delay) ||
+            x->stratum > 255 || x->leap < -1 || x->leap > 3 || !isfinite(x->root_delay) ||
             !isfinite(x->root_dispersion))
             __builtin_trap();
     }
