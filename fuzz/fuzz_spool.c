@@ -37,6 +37,13 @@ spool_empty_dir(void)
     closedir(d);
 }
 
+static void
+spool_remove_dir(void)
+{
+    spool_empty_dir();
+    rmdir(spool_dir);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -52,6 +59,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                  access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
         if (!mkdtemp(spool_dir))
             __builtin_trap();
+        atexit(spool_remove_dir);
         log_threshold = LOG_LEVEL_ERR;
     }
     if (!nl || (nlen = (size_t)(nl - data)) == 0 || nlen >= sizeof(name) ||
