@@ -316,8 +316,9 @@ test_refusals(void)
         {"ntp.status", "\"Sometimes\"", "bad_status"},
         {"ntp.stratum", "256", "bad_value"},
         {"clock", "-1", "bad_value"},
-        /* Found by fuzz_submit: a null where a Success needs a value left
-           offset NaN and stratum -1 in an accepted sample. */
+        /* Found reading parse_ntp after a fuzz_submit crash (fuzz_submit's
+           invariants cover it now): a null where a Success needs a value
+           left offset NaN and stratum -1 in an accepted sample. */
         {"ntp.offset", "null", "malformed"},
         {"ntp.stratum", "null", "malformed"},
         {"ntp.roundtrip_duration", "null", "malformed"},
@@ -370,11 +371,12 @@ count_files(const char *dir)
     return n;
 }
 
-/* Found by fuzz_spool: names strtoull reads but name_of never writes
-   (leading zeros in the count, a sign, a blank) were listed as batches that
-   spool_peek could not open, so their results were counted dropped at every
-   start; and the last sequence number wrapped next_seq to 0, putting new
-   batches before it.  Such files are not batches now. */
+/* Found by fuzz_spool (leading zeros in the count): names strtoull reads
+   but name_of never writes (leading zeros, a sign, a blank) were listed as
+   batches that spool_peek could not open, so their results were counted
+   dropped at every start.  Found reading parse_name then: the last sequence
+   number wrapped next_seq to 0, putting new batches before it.  Such files
+   are not batches now. */
 static void
 test_spool_names(const char *dir)
 {
