@@ -65,6 +65,16 @@ $(TESTSRV): $(TESTSRV_SRCS:%.c=$(BUILD)/%.o) $(LIB)
 
 test-progs: $(PROGS) $(UNIT_BINS) $(if $(TESTSRV_SRCS),$(TESTSRV))
 
+# tests/unit/test_corpus replays the seed corpora through every fuzz target,
+# built here with the normal compiler and flags, each entry point renamed.
+FUZZ_NAMES := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+REPLAY_OBJS := $(FUZZ_NAMES:%=$(BUILD)/tests/replay/fuzz_%.o)
+$(BUILD)/tests/replay/fuzz_%.o: fuzz/fuzz_%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DLLVMFuzzerTestOneInput=fuzz_replay_$* -c -o $@ $<
+$(BUILD)/tests/unit/test_corpus: $(BUILD)/tests/unit/test_corpus.o $(REPLAY_OBJS) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(REPLAY_OBJS) $(LIB) $(PKG_LIBS) -lm -pthread
+
 # Benchmark programs (scripts/bench-*.sh build what they need): build/tools/bench_*.
 BENCH_SRCS := $(sort $(wildcard bench/bench_*.c))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/tools/%,$(BENCH_SRCS))

@@ -42,7 +42,7 @@ name_of(const struct entry *e, char *buf, size_t len)
 static int
 parse_name(const char *name, struct entry *out)
 {
-    char *end;
+    char *end, canon[NAME_MAX_LEN];
     unsigned long long seq, count;
 
     if (strlen(name) < 27 || name[20] != '-')
@@ -56,6 +56,13 @@ parse_name(const char *name, struct entry *out)
         return -1;
     out->seq = seq;
     out->count = count;
+    /* Only the name name_of writes: strtoull also takes blanks, signs and
+       leading zeros, and a batch listed under another spelling could never
+       be opened (spool_peek opens name_of's).  The last seq has no
+       successor for next_seq. */
+    name_of(out, canon, sizeof(canon));
+    if (strcmp(name, canon) != 0 || seq == UINT64_MAX)
+        return -1;
     return 0;
 }
 

@@ -143,6 +143,15 @@ get_int(const json_t *o, const char *key, long lo, long hi, int *out)
     return 0;
 }
 
+/* key is there with a value other than null. */
+static bool
+present(const json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+
+    return v && !json_is_null(v);
+}
+
 static bool
 uuid_ok(const char *u)
 {
@@ -411,7 +420,8 @@ ntp_json(const struct ntp_result *x, bool *ok)
         put(o, "kiss", json_string(x->status == NTP_KOD_RATE ? "RATE" : "RSTR"), ok);
     if (measured) {
         snprintf(refid, sizeof(refid), "%08X", (unsigned)x->refid);
-        put(o, "leap", json_integer(x->leap), ok);
+        if (x->leap >= 0 && x->leap <= 3) /* unknown: left out, as readers allow */
+            put(o, "leap", json_integer(x->leap), ok);
         put(o, "root_delay", json_real(fin(x->root_delay)), ok);
         put(o, "root_dispersion", json_real(fin(x->root_dispersion)), ok);
         put(o, "refid", json_string(refid), ok);
@@ -549,8 +559,9 @@ parse_ntp(const json_t *o, struct ntp_result *x, char *why, size_t whylen)
         x->refid = (uint32_t)v;
     }
     if (x->status == NTP_OK) {
-        if (!json_object_get(o, "offset") || !json_object_get(o, "stratum") ||
-            !json_object_get(o, "roundtrip_duration"))
+        /* Present and not null: null would leave offset NaN, stratum -1. */
+        if (!present(o, "offset") || !present(o, "stratum") ||
+            !present(o, "roundtrip_duration"))
             FAIL("malformed");
         /* Without our "leap", the wire's boolean says synchronised or not. */
         if (!json_object_get(o, "leap") && sync >= 0)

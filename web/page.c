@@ -28,6 +28,7 @@
 #include "util/log.h"
 #include "web/html.h"
 #include "web/web_int.h"
+#include "web/webparse.h"
 
 int
 page_begin(struct web_req *r, struct evbuffer *b, const char *title)
@@ -154,8 +155,8 @@ page_form(struct web_req *r, struct evkeyvalq *q)
     const char *ct = evhttp_find_header(evhttp_request_get_input_headers(r->req),
                                         "Content-Type");
     size_t len = evbuffer_get_length(in);
-    struct evkeyval *kv;
     char *body;
+    int rc;
 
     TAILQ_INIT(q);
     if (r->method != EVHTTP_REQ_POST) {
@@ -168,8 +169,7 @@ page_form(struct web_req *r, struct evkeyvalq *q)
     }
     /* An empty body is an empty form whatever its type, so a POST without
        fields meets the CSRF check (403) rather than a 400. */
-    if (len > 0 && (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0 ||
-                    (ct[33] != '\0' && ct[33] != ';'))) {
+    if (len > 0 && !webparse_form_type(ct)) {
         page_error(r, 400, "A form (application/x-www-form-urlencoded) is expected.");
         return -1;
     }
@@ -188,21 +188,15 @@ page_form(struct web_req *r, struct evkeyvalq *q)
         return -1;
     }
     body[len] = '\0';
-    if (evhttp_parse_query_str(body, q) != 0) {
-        free(body);
-        evhttp_clear_headers(q);
+    rc = webparse_query(body, PAGE_FIELD_MAX, q);
+    free(body);
+    if (rc == -1) {
         page_error(r, 400, "The form is malformed.");
         return -1;
     }
-    free(body);
-    TAILQ_FOREACH(kv, q, next) {
-        size_t n = strlen(kv->value);
-        if (n > PAGE_FIELD_MAX || !web_text_ok(kv->value, n) ||
-            !web_text_ok(kv->key, strlen(kv->key))) {
-            evhttp_clear_headers(q);
-            page_error(r, 400, "A field of the form is too long or not valid text.");
-            return -1;
-        }
+    if (rc != 0) {
+        page_error(r, 400, "A field of the form is too long or not valid text.");
+        return -1;
     }
     if (r->sess.on && !session_csrf_ok(r, evhttp_find_header(q, HTML_CSRF_FIELD))) {
         evhttp_clear_headers(q);

@@ -16,6 +16,7 @@
 #include "util/log.h"
 #include "util/util.h"
 #include "web/web_int.h"
+#include "web/webparse.h"
 
 #define ID_BYTES   32 /* the cookie: 64 hex digits */
 #define CSRF_BYTES 24 /* the CSRF token: 48 hex digits (< DB_CSRF_MAX) */
@@ -32,42 +33,6 @@ hex(char *out, const unsigned char *in, size_t n)
         out[2 * i + 1] = digits[in[i] & 15];
     }
     out[2 * n] = '\0';
-}
-
-/* The value of cookie `name` in a Cookie header, copied into out (at most
-   outlen - 1 bytes; a longer value is not ours): 0, or -1 absent. */
-static int
-cookie_value(const char *h, const char *name, char *out, size_t outlen)
-{
-    size_t nl = strlen(name);
-
-    while (h && *h) {
-        while (*h == ' ' || *h == ';')
-            h++;
-        if (strncmp(h, name, nl) == 0 && h[nl] == '=') {
-            const char *v = h + nl + 1;
-            size_t n = strcspn(v, ";");
-
-            while (n > 0 && v[n - 1] == ' ')
-                n--;
-            if (n >= outlen)
-                return -1;
-            memcpy(out, v, n);
-            out[n] = '\0';
-            return 0;
-        }
-        h = strchr(h, ';');
-    }
-    return -1;
-}
-
-static bool
-is_hex(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return false;
-    return s[n] == '\0';
 }
 
 static int64_t
@@ -91,7 +56,8 @@ session_load(struct web_req *r)
 
     if (r->sess.on)
         return 1;
-    if (cookie_value(h, SESSION_COOKIE, v, sizeof(v)) != 0 || !is_hex(v, ID_BYTES * 2))
+    if (webparse_cookie(h, SESSION_COOKIE, v, sizeof(v)) != 0 ||
+        !webparse_hex(v, ID_BYTES * 2))
         return 0;
     if (db_hash(v, r->sess.id_hash) != 0)
         return -1;

@@ -35,6 +35,7 @@
 #include "web/pwhash.h"
 #include "web/throttle.h"
 #include "web/web_int.h"
+#include "web/webparse.h"
 
 #define RATE_SLOTS 4096 /* token buckets kept (power of two) */
 #define RATE_PROBE 4    /* slots looked at per token: the stalest is reused */
@@ -228,24 +229,19 @@ const char *
 web_query_parse(struct web_req *r, struct evkeyvalq *q)
 {
     const char *s = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
-    struct evkeyval *kv;
 
     TAILQ_INIT(q);
     if (!s || !*s)
         return NULL;
     if (strlen(s) > QUERY_MAX)
         return "the query string is too long";
-    if (evhttp_parse_query_str(s, q) != 0) {
-        evhttp_clear_headers(q);
+    switch (webparse_query(s, PARAM_MAX, q)) {
+    case 0:
+        break;
+    case -1:
         return "malformed query string";
-    }
-    TAILQ_FOREACH(kv, q, next) {
-        size_t n = strlen(kv->value);
-        if (n > PARAM_MAX || !web_text_ok(kv->value, n) ||
-            !web_text_ok(kv->key, strlen(kv->key))) {
-            evhttp_clear_headers(q);
-            return "a query parameter is too long or not valid UTF-8 text";
-        }
+    default:
+        return "a query parameter is too long or not valid UTF-8 text";
     }
     return NULL;
 }
@@ -369,15 +365,13 @@ web_auth(struct web_req *r)
 
     if (!h && evhttp_find_header(in, "Cookie"))
         return auth_session(r);
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
+    rc = webparse_bearer(h, BEARER_MAX, &tok);
+    if (rc == -1) {
         web_reply_error(r, 401, "unauthorized", "an API token is required "
                                                 "(Authorization: Bearer TOKEN)");
         return -1;
     }
-    tok = h + 7;
-    while (*tok == ' ')
-        tok++;
-    if (!*tok || strlen(tok) > BEARER_MAX || !web_text_ok(tok, strlen(tok))) {
+    if (rc != 0) {
         web_reply_error(r, 401, "unauthorized", "unknown API token");
         return -1;
     }
