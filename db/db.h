@@ -33,7 +33,7 @@
 
 struct db; /* opaque */
 
-#define DB_SCHEMA_VERSION  6  /* the version this program writes */
+#define DB_SCHEMA_VERSION  7  /* the version this program writes */
 #define DB_RETENTION_DAYS  15 /* default raw-sample retention */
 #define DB_DETAIL_EPOCH    (7 * 86400) /* s: the shared part of results is stored
                                           once per epoch of sample time; retention
@@ -289,6 +289,7 @@ struct db_monitor {
     enum db_monitor_status status;
     int64_t created;
     int64_t last_seen; /* 0 never */
+    int64_t samples;   /* samples it has sent that were stored, ever */
 };
 
 /* Add a monitor whose key is `key` (only its SHA-256 is stored).  A name

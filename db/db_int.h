@@ -59,6 +59,7 @@ enum db_stmt {
     ST_MON_GET,
     ST_MON_BY_NAME,
     ST_MON_LIST,
+    ST_MON_COUNT_ADD,
     /* samples and scores */
     ST_DETAIL_GET,
     ST_DETAIL_ADD,

@@ -361,11 +361,22 @@ store_one(struct db *db, const struct db_sample *in, int64_t now, int64_t oldest
     return 0;
 }
 
+static int
+count_add(struct db *db, int64_t monitor, int64_t n)
+{
+    sqlite3_stmt *st = db_stmt(db, ST_MON_COUNT_ADD);
+
+    sqlite3_bind_int64(st, 1, monitor);
+    sqlite3_bind_int64(st, 2, n);
+    return db_exec_stmt(db, st, "monitor sample count");
+}
+
 int
 db_store_samples(struct db *db, const struct db_sample *s, size_t n, int64_t now,
                  struct db_stored *out)
 {
     int64_t oldest = now - (int64_t)DB_RETENTION_DAYS * 86400, horizon = 0;
+    int64_t run_monitor = 0, run_n = 0;
     int rc;
 
     if (n == 0)
@@ -381,11 +392,30 @@ db_store_samples(struct db *db, const struct db_sample *s, size_t n, int64_t now
     if (rc > 0 && horizon > oldest)
         oldest = horizon;
     for (size_t i = 0; i < n; i++) {
-        struct db_stored tmp;
-        if (store_one(db, &s[i], now, oldest, out ? &out[i] : &tmp) < 0) {
+        struct db_stored tmp, *o = out ? &out[i] : &tmp;
+        if (store_one(db, &s[i], now, oldest, o) < 0) {
             db_tx_rollback(db);
             return -1;
         }
+        /* Each monitor's count of samples sent (monitors.samples): one
+           update per run of samples of one monitor (a batch is usually one
+           monitor's). */
+        if (o->outcome == DB_STORED || o->outcome == DB_DISCARDED || o->outcome == DB_LATE) {
+            if (run_n > 0 && s[i].monitor != run_monitor &&
+                count_add(db, run_monitor, run_n) < 0) {
+                db_tx_rollback(db);
+                return -1;
+            }
+            if (run_n == 0 || s[i].monitor != run_monitor) {
+                run_monitor = s[i].monitor;
+                run_n = 0;
+            }
+            run_n++;
+        }
+    }
+    if (run_n > 0 && count_add(db, run_monitor, run_n) < 0) {
+        db_tx_rollback(db);
+        return -1;
     }
     return db_tx_commit(db);
 }

@@ -191,6 +191,15 @@ const char *const db_migrations[DB_SCHEMA_VERSION] = {
     "CREATE INDEX alert_log_user ON alert_log(user, time);"
     "CREATE INDEX alert_log_source ON alert_log(source, cause, time);"
     "CREATE INDEX alert_log_due ON alert_log(next_try) WHERE status = 0;",
+
+    /* 7: how many samples each monitor has sent (the admin page), kept as a
+       counter so that showing it never scans the samples: stored samples
+       and those retention already folded into hourly rows, counted once
+       here (the only full scan, at migration). */
+    "ALTER TABLE monitors ADD COLUMN samples INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE monitors SET samples = "
+    "  (SELECT count(*) FROM samples WHERE samples.monitor = monitors.id) + "
+    "  (SELECT coalesce(sum(count), 0) FROM hourly WHERE hourly.monitor = monitors.id);",
 };
 
 /* What user_row reads (users.c). */
@@ -314,16 +323,18 @@ const char *const db_stmt_sql[ST_COUNT] = {
     [ST_MON_ADD] = "INSERT OR IGNORE INTO monitors(name, key_hash, created) "
                    "VALUES(?1, ?2, ?3)",
     [ST_MON_BY_HASH] =
-        "SELECT id, name, status, created, last_seen, key_hash FROM monitors "
+        "SELECT id, name, status, created, last_seen, samples, key_hash FROM monitors "
         "WHERE key_hash = ?1",
     [ST_MON_TOUCH] = "UPDATE monitors SET last_seen = ?2 WHERE id = ?1",
     [ST_MON_STATUS] = "UPDATE monitors SET status = ?2 WHERE id = ?1",
     [ST_MON_GET] =
-        "SELECT id, name, status, created, last_seen FROM monitors WHERE id = ?1",
+        "SELECT id, name, status, created, last_seen, samples FROM monitors WHERE id = ?1",
     [ST_MON_BY_NAME] =
-        "SELECT id, name, status, created, last_seen FROM monitors WHERE name = ?1",
+        "SELECT id, name, status, created, last_seen, samples FROM monitors "
+        "WHERE name = ?1",
     [ST_MON_LIST] =
-        "SELECT id, name, status, created, last_seen FROM monitors ORDER BY id",
+        "SELECT id, name, status, created, last_seen, samples FROM monitors ORDER BY id",
+    [ST_MON_COUNT_ADD] = "UPDATE monitors SET samples = samples + ?2 WHERE id = ?1",
 
     [ST_DETAIL_GET] = "SELECT id FROM sample_details WHERE epoch = ?1 AND hash = ?2",
     [ST_DETAIL_ADD] = "INSERT INTO sample_details(epoch, hash, json) VALUES(?1, ?2, ?3)",

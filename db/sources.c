@@ -221,6 +221,7 @@ fill_monitor(sqlite3_stmt *s, void *arg)
     m->status = (enum db_monitor_status)sqlite3_column_int(s, 2);
     m->created = sqlite3_column_int64(s, 3);
     m->last_seen = sqlite3_column_int64(s, 4);
+    m->samples = sqlite3_column_int64(s, 5);
 }
 
 int
@@ -255,10 +256,10 @@ db_monitor_auth(struct db *db, const char *key, int64_t now, struct db_monitor *
     sqlite3_bind_blob(s, 1, h, sizeof(h), SQLITE_STATIC);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
-        const void *stored = sqlite3_column_blob(s, 5);
+        const void *stored = sqlite3_column_blob(s, 6);
         /* The index found the row by hash; compare once more in constant
            time so that no byte-wise early exit depends on the key. */
-        match = stored && sqlite3_column_bytes(s, 5) == DB_HASH_LEN &&
+        match = stored && sqlite3_column_bytes(s, 6) == DB_HASH_LEN &&
                 CRYPTO_memcmp(stored, h, DB_HASH_LEN) == 0;
         if (match)
             fill_monitor(s, out);

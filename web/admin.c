@@ -143,15 +143,16 @@ monitors_page(struct web_req *r)
     html_printf(b, "<div class=\"table-wrap\"><table>\n<thead><tr>"
                    "<th scope=\"col\">Id</th><th scope=\"col\">Name</th>"
                    "<th scope=\"col\">Status</th><th scope=\"col\">Made</th>"
-                   "<th scope=\"col\">Last seen</th><th scope=\"col\">Action</th>"
-                   "</tr></thead>\n<tbody>\n");
+                   "<th scope=\"col\">Last seen</th><th scope=\"col\">Samples sent</th>"
+                   "<th scope=\"col\">Action</th></tr></thead>\n<tbody>\n");
     for (size_t i = 0; i < n; i++) {
         html_printf(b, "<tr><td class=\"num\">%j</td><td>%s</td><td>%s</td><td>%s</td>"
-                       "<td>%s</td><td>",
+                       "<td>%s</td><td class=\"num\">%j</td><td>",
                     m[i].id, m[i].name, db_monitor_status_str(m[i].status),
                     html_time(c, m[i].created),
                     strcmp(m[i].name, BUILTIN_MONITOR) == 0 ? "(built in)"
-                                                            : html_time(s, m[i].last_seen));
+                                                            : html_time(s, m[i].last_seen),
+                    m[i].samples);
         if (m[i].status != DB_MONITOR_REVOKED && strcmp(m[i].name, BUILTIN_MONITOR) != 0)
             action_form(r, b, "monitors", m[i].id, "revoke", "Revoke", true);
         html_printf(b, "</td></tr>\n");

@@ -114,6 +114,7 @@ code_is m0 200 "monitors page"
 secure_page m0 personal
 has m0 '<td>builtin</td>' "the built-in monitor is listed"
 lacks m0 'monitors/1/revoke' "the built-in monitor has no revoke button"
+has m0 '<th scope="col">Samples sent</th>' "the monitors page counts the samples each sent"
 mname='<img src=x onerror="a">&fra1'
 web m1 adm POST /admin/monitors "csrf=$CSRF_A&name=$(urlenc "$mname")"
 code_is m1 200 "monitor made"

@@ -1778,6 +1778,25 @@ test_clock(void)
     free(ms);
     CHECK_INT(db_source_status(f.db, f.src.id, now + 3 * 241 + 1, &st), 1);
     CHECK_INT(st.kind[SCORE_KIND_POOL_V4].cur.n_fresh, 1);
+
+    /* Each monitor's count of samples sent: stored ones only (the future and
+       too old ones were refused), counted per monitor within one batch, and
+       a resubmitted batch (duplicates) adds nothing. */
+    {
+        struct db_monitor m;
+        CHECK_INT(db_monitor_get(f.db, f.mon[0], &m), 1);
+        CHECK_INT(m.samples, 3);
+        CHECK_INT(db_monitor_get(f.db, f.mon[1], &m), 1);
+        CHECK_INT(m.samples, 2);
+        CHECK_INT(db_monitor_get(f.db, f.mon[2], &m), 1);
+        CHECK_INT(m.samples, 1);
+        CHECK_INT(db_store_samples(f.db, s, 2, now, out), 0);
+        CHECK_INT(out[0].outcome, DB_DUPLICATE);
+        CHECK_INT(db_monitor_get(f.db, f.mon[1], &m), 1);
+        CHECK_INT(m.samples, 2);
+        CHECK_INT(db_monitor_get(f.db, f.mon[2], &m), 1);
+        CHECK_INT(m.samples, 1);
+    }
     CHECK_NEAR(st.kind[SCORE_KIND_POOL_V4].cur.score, 1, 0);
     CHECK_INT(db_source_status(f.db, f.src.id, now + 3 * 900 + 1, &st), 1);
     CHECK_INT(st.kind[SCORE_KIND_POOL_V4].cur.state, SCORE_STATE_NONE);
