@@ -19,6 +19,8 @@ from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
 
 URL, OUT, EMAIL, PW, HOST, PORT = sys.argv[1:7]
 WAIT = float(sys.argv[7]) if len(sys.argv) > 7 else 90
@@ -46,7 +48,11 @@ def start():
     for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
               "--window-size=1280,900", "--hide-scrollbars", "--lang=en-US"):
         opts.add_argument(a)
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    # a slow or loaded machine: look for elements (and wait for pages) a while
+    d.implicitly_wait(10)
+    d.set_page_load_timeout(30)
+    return d
 
 
 def shot(d, name, width=1280):
@@ -67,7 +73,12 @@ def fill(d, field, value):
 
 
 def submit(d, form_css="main form"):
+    """Click a form's submit button and wait for the next page to replace this one."""
+    old = d.find_element(By.TAG_NAME, "html")
     d.find_element(By.CSS_SELECTOR, form_css + " button[type=submit]").click()
+    WebDriverWait(d, 30).until(EC.staleness_of(old))
+    WebDriverWait(d, 30).until(
+        lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def overflow(d):
@@ -90,6 +101,17 @@ def main():
         return 2
     try:
         run(d)
+    except WebDriverException as e:
+        # the first line of the driver's message, not its stack of addresses
+        msg = (e.msg or str(e)).splitlines()[0] if (e.msg or str(e)) else type(e).__name__
+        try:
+            where = d.current_url
+            d.save_screenshot("%s/failure.png" % OUT)
+            with open("%s/failure.html" % OUT, "w") as f:
+                f.write(d.page_source)
+        except WebDriverException:
+            where = "?"
+        bad("%s at %s: %s (page saved as failure.png/.html)" % (type(e).__name__, where, msg))
     finally:
         d.quit()
     return 1 if failures else 0
@@ -103,7 +125,7 @@ def run(d):
     submit(d)
     check(d.current_url.endswith("/time-sources"), "registered: on the Time sources page")
     check("No time sources yet" in d.page_source, "the empty state")
-    d.find_element(By.CSS_SELECTOR, "header form button").click()
+    submit(d, "header form")
     d.get(URL + "/login")
     fill(d, "email", EMAIL)
     fill(d, "password", PW)
