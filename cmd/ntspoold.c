@@ -15,6 +15,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -596,6 +597,21 @@ out:
     return rc;
 }
 
+/* Probes and HTTP connections each hold a descriptor: take all the kernel
+   allows (the connection limit is sized from it, web/conn.c). */
+static void
+raise_nofile(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == rl.rlim_max)
+        return;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        log_warn("cannot raise RLIMIT_NOFILE to %llu: %s", (unsigned long long)rl.rlim_max,
+                 strerror(errno));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -644,6 +660,7 @@ main(int argc, char **argv)
     if (optind < argc)
         return svc_admin(&s.cfg, argc - optind, argv + optind);
     signal(SIGPIPE, SIG_IGN);
+    raise_nofile();
     rc = run(&s);
     return rc;
 }

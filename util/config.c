@@ -66,6 +66,11 @@ static const struct key keys[] = {
     {"http", "rate_limit", P_D, V_INT, F(rate_limit), 0, 1000000, 0, 0},
     {"http", "session_idle", P_D, V_INT, F(session_idle), 1, 30 * 86400, 0, 0},
     {"http", "session_max", P_D, V_INT, F(session_max), 1, 365 * 86400, 0, 0},
+    {"http", "max_connections", P_D, V_INT, F(max_connections), 0, 1000000, 0, 0},
+    {"http", "max_connections_per_address", P_D, V_INT, F(max_conn_per_addr), 1, 1000000, 0,
+     0},
+    {"http", "header_timeout", P_D, V_INT, F(header_timeout), 1, 3600, 0, 0},
+    {"http", "body_timeout", P_D, V_INT, F(body_timeout), 1, 3600, 0, 0},
     {"store", "database", P_D, V_PATH1, F(database), 0, 0, 0, 0},
     {"store", "secret_file", P_D, V_PATH1, F(secret_file), 0, 0, 0, 0},
     {"store", "retention_days", P_D, V_INT, F(retention_days), 1, 3650, 0, 0},
@@ -631,6 +636,10 @@ config_defaults(struct config *c, enum config_prog prog)
     c->rate_limit = 100;
     c->session_idle = 7200;
     c->session_max = 7 * 86400;
+    c->max_connections = 0; /* from RLIMIT_NOFILE (web/conn.c) */
+    c->max_conn_per_addr = 64;
+    c->header_timeout = 10;
+    c->body_timeout = 30;
     c->allow_private = false;
     c->codepoints = CONFIG_CP_AUTO;
     c->clock_check = true;

@@ -74,6 +74,14 @@ struct config {
                                          1..30 days (an addition, reloadable) */
     int session_max;                  /* s a web session lives at most, default 7 days,
                                          1..365 days (an addition, reloadable) */
+    /* Connection guard (additions to PRODUCT.md, read at start; web/conn.c). */
+    int max_connections;              /* open HTTP connections in all, 0 (default):
+                                         sized from RLIMIT_NOFILE */
+    int max_conn_per_addr;            /* per client address (IPv6: per /64), default 64 */
+    int header_timeout;               /* s from accept or the previous reply to the end
+                                         of a request's headers, default 10 */
+    int body_timeout;                 /* s from the end of the headers to the end of the
+                                         body, default 30 */
     /* [store] (ntspoold) */
     char database[CONFIG_PATH_MAX];    /* default var/ntspool.db */
     char secret_file[CONFIG_PATH_MAX]; /* default var/secret */

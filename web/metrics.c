@@ -33,6 +33,7 @@ struct metrics {
     struct histogram duration, lag, db;
     uint64_t stored, dropped;
     uint64_t http[METRICS_ROUTES][HTTP_STATUSES];
+    uint64_t conn[METRICS_CONN_EVENTS];
 };
 
 struct metrics *
@@ -94,6 +95,13 @@ metrics_http(struct metrics *m, enum metrics_route route, int status)
 {
     if ((unsigned)route < METRICS_ROUTES && status >= 100 && status < HTTP_STATUSES)
         m->http[route][status]++;
+}
+
+void
+metrics_conn(struct metrics *m, enum metrics_conn_event e)
+{
+    if ((unsigned)e < METRICS_CONN_EVENTS)
+        m->conn[e]++;
 }
 
 const char *
@@ -195,6 +203,27 @@ metrics_render(const struct metrics *m, const struct metrics_gauges *g,
                                     " %llu\n",
                                     metrics_route_str((enum metrics_route)r), s,
                                     (unsigned long long)m->http[r][s]);
+    evbuffer_add_printf(out,
+                        "# HELP ntspool_http_connections HTTP connections open.\n"
+                        "# TYPE ntspool_http_connections gauge\n"
+                        "ntspool_http_connections %lld\n"
+                        "# HELP ntspool_http_connections_refused_total Connections "
+                        "closed at accept, by the limit they were over.\n"
+                        "# TYPE ntspool_http_connections_refused_total counter\n"
+                        "ntspool_http_connections_refused_total{limit=\"per_address\"} "
+                        "%llu\n"
+                        "ntspool_http_connections_refused_total{limit=\"total\"} %llu\n"
+                        "# HELP ntspool_http_connections_timed_out_total Connections "
+                        "closed because a request's headers or body took too long.\n"
+                        "# TYPE ntspool_http_connections_timed_out_total counter\n"
+                        "ntspool_http_connections_timed_out_total{phase=\"headers\"} "
+                        "%llu\n"
+                        "ntspool_http_connections_timed_out_total{phase=\"body\"} %llu\n",
+                        (long long)g->http_connections,
+                        (unsigned long long)m->conn[METRICS_CONN_REFUSED_ADDRESS],
+                        (unsigned long long)m->conn[METRICS_CONN_REFUSED_TOTAL],
+                        (unsigned long long)m->conn[METRICS_CONN_HEADER_TIMEOUT],
+                        (unsigned long long)m->conn[METRICS_CONN_BODY_TIMEOUT]);
     evbuffer_add_printf(out,
                         "# HELP ntspool_db_size_bytes Size of the database file and its "
                         "write-ahead log.\n"

@@ -32,6 +32,15 @@ enum metrics_route {
 };
 #define METRICS_ROUTES (METRICS_ROUTE_PAGE + 1)
 
+/* What the connection guard did (web/conn.c). */
+enum metrics_conn_event {
+    METRICS_CONN_REFUSED_ADDRESS = 0, /* over max_connections_per_address */
+    METRICS_CONN_REFUSED_TOTAL,       /* over max_connections */
+    METRICS_CONN_HEADER_TIMEOUT,      /* closed: headers past header_timeout */
+    METRICS_CONN_BODY_TIMEOUT,        /* closed: body past body_timeout */
+};
+#define METRICS_CONN_EVENTS (METRICS_CONN_BODY_TIMEOUT + 1)
+
 /* Values read at render time. */
 struct metrics_gauges {
     int probes_in_flight;
@@ -40,6 +49,7 @@ struct metrics_gauges {
     int64_t db_main_bytes, db_wal_bytes;
     int64_t pending_writes; /* results waiting for the next batch */
     int healthy;            /* 1 ok, 0 the monitor is at fault */
+    int64_t http_connections; /* open now */
 };
 
 struct metrics *metrics_new(void);
@@ -55,6 +65,7 @@ void metrics_samples_dropped(struct metrics *m, uint64_t n);
 /* One database batch: its commit time in s. */
 void metrics_db_batch(struct metrics *m, double seconds);
 void metrics_http(struct metrics *m, enum metrics_route route, int status);
+void metrics_conn(struct metrics *m, enum metrics_conn_event e);
 
 /* The whole exposition into out.  0 or -1. */
 int metrics_render(const struct metrics *m, const struct metrics_gauges *g,

@@ -31,6 +31,7 @@
 #include "monitor/tlsctx.h"
 #include "util/log.h"
 #include "util/util.h"
+#include "web/conn.h"
 #include "web/monwire.h"
 #include "web/pwhash.h"
 #include "web/throttle.h"
@@ -483,6 +484,7 @@ metrics_page(struct web_req *r)
     g.healthy = 1;
     if (r->w->p.hooks.gauges)
         r->w->p.hooks.gauges(r->w->p.hooks.arg, &g);
+    g.http_connections = conn_open(r->w->guard);
     if (!b || metrics_render(r->w->p.metrics, &g, b) != 0) {
         if (b)
             evbuffer_free(b);
@@ -598,6 +600,7 @@ dispatch(struct evhttp_request *req, void *arg)
         evhttp_send_error(req, 500, NULL);
         return;
     }
+    conn_dispatched(w->guard, req);
     r->w = w;
     r->req = req;
     r->user = -1;
@@ -655,17 +658,26 @@ struct web *
 web_new(const struct web_params *p, char *err, size_t errlen)
 {
     struct web *w = calloc(1, sizeof(*w));
+    struct conn_limits cl;
 
     if (!w) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     w->p = *p;
+    /* Descriptors besides the connections: two per probe in flight, and
+       the database, logs, listeners, DNS, alert deliveries. */
+    cl.max_total = conn_total_limit(p->cfg->max_connections, 2 * p->cfg->max_in_flight + 256);
+    cl.max_per_addr = p->cfg->max_conn_per_addr;
+    cl.header_timeout = p->cfg->header_timeout;
+    cl.body_timeout = p->cfg->body_timeout;
     w->rate = calloc(RATE_SLOTS, sizeof(*w->rate));
     w->http = evhttp_new(p->base);
     w->throttle_acct = throttle_new(THROTTLE_FREE_ACCOUNT);
     w->throttle_addr = throttle_new(THROTTLE_FREE_ADDRESS);
-    if (!w->rate || !w->http || !w->throttle_acct || !w->throttle_addr) {
+    if (w->http)
+        w->guard = conn_guard_new(p->base, w->http, &cl, p->metrics);
+    if (!w->rate || !w->http || !w->guard || !w->throttle_acct || !w->throttle_addr) {
         snprintf(err, errlen, "out of memory");
         web_free(w);
         return NULL;
@@ -696,6 +708,9 @@ web_new(const struct web_params *p, char *err, size_t errlen)
         log_info("http: listening on %s%s%s:%u", strchr(l->addr, ':') ? "[" : "", l->addr,
                  strchr(l->addr, ':') ? "]" : "", l->port);
     }
+    log_info("http: at most %d connections, %d per address; headers within %d s, "
+             "bodies within %d s",
+             cl.max_total, cl.max_per_addr, cl.header_timeout, cl.body_timeout);
     return w;
 }
 
@@ -716,6 +731,7 @@ web_free(struct web *w)
     throttle_free(w->throttle_acct);
     throttle_free(w->throttle_addr);
     compat_free(w);
+    conn_guard_free(w->guard); /* before the connections go */
     if (w->http)
         evhttp_free(w->http);
     free(w->rate);

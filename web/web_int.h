@@ -18,12 +18,14 @@ struct evhttp_request;
 struct evbuffer;
 struct evkeyvalq;
 struct web_rate;
+struct conn_guard;
 struct pwhash;
 struct throttle;
 
 struct web {
     struct web_params p;
     struct evhttp *http;
+    struct conn_guard *guard; /* connection limits and deadlines (conn.c) */
     struct web_rate *rate; /* token buckets, by token hash */
     size_t rate_n;
     int rate_limit;
