@@ -34,6 +34,7 @@
 #include "util/util.h"
 #include "web/monwire.h"
 #include "web/web_int.h"
+#include "web/webparse.h"
 
 #define WORK_PAGE          1000 /* sources read per query */
 #define UPDATE_INTERVAL_S  300
@@ -302,6 +303,11 @@ monapi_submit(struct web_req *r)
         return;
     }
     p = (const char *)evbuffer_pullup(in, -1);
+    if (p && webparse_json_depth(p, len, WEBPARSE_JSON_DEPTH) > WEBPARSE_JSON_DEPTH) {
+        web_reply_error(r, 400, "bad_json", "arrays and objects nest deeper than %d",
+                        WEBPARSE_JSON_DEPTH);
+        return;
+    }
     arr = p && len ? json_loadb(p, len, JSON_REJECT_DUPLICATES, &e) : NULL;
     if (!json_is_array(arr)) {
         json_decref(arr);

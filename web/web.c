@@ -211,6 +211,11 @@ web_body_json(struct web_req *r, json_t **out)
         web_reply_error(r, 400, "bad_json", "a JSON object is expected in the body");
         return -1;
     }
+    if (webparse_json_depth(p, len, WEBPARSE_JSON_DEPTH) > WEBPARSE_JSON_DEPTH) {
+        web_reply_error(r, 400, "bad_json", "arrays and objects nest deeper than %d",
+                        WEBPARSE_JSON_DEPTH);
+        return -1;
+    }
     j = json_loadb(p, len, JSON_REJECT_DUPLICATES, &e);
     if (!j) {
         web_reply_error(r, 400, "bad_json", "invalid JSON at line %d, column %d: %s",

@@ -76,6 +76,10 @@ webparse_query(const char *s, size_t value_max, struct evkeyvalq *q)
     struct evkeyval *kv;
 
     TAILQ_INIT(q);
+    /* A decoded NUL would end the value early ("a%00b" read as "a"): no
+       text we take has one. */
+    if (strstr(s, "%00"))
+        return -2;
     if (evhttp_parse_query_str(s, q) != 0) {
         evhttp_clear_headers(q);
         return -1;
@@ -89,4 +93,29 @@ webparse_query(const char *s, size_t value_max, struct evkeyvalq *q)
         }
     }
     return 0;
+}
+
+int
+webparse_json_depth(const char *p, size_t len, int max)
+{
+    int depth = 0, deepest = 0;
+    bool in_str = false;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = p[i];
+
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"')
+            in_str = true;
+        else if (c == '[' || c == '{') {
+            if (++depth > deepest && (deepest = depth) > max)
+                return max + 1;
+        } else if ((c == ']' || c == '}') && depth > 0)
+            depth--;
+    }
+    return deepest;
 }

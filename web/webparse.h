@@ -28,6 +28,12 @@ int webparse_bearer(const char *h, size_t max, const char **tok);
 /* Content-Type ct names a form (application/x-www-form-urlencoded, maybe
    with parameters after ';'). */
 bool webparse_form_type(const char *ct);
+/* How deep arrays and objects nest in the JSON text p (len bytes), counted
+   outside strings without parsing; stops counting past max (returns max + 1).
+   The bodies we take nest 4 deep at most: jansson's own limit (2048) is far
+   above what any caller needs. */
+int webparse_json_depth(const char *p, size_t len, int max);
+#define WEBPARSE_JSON_DEPTH 16
 
 /* Parse a query string or form body s into q (decoded, '+' as blank) and
    check every key and value: valid UTF-8 without controls, values at most
