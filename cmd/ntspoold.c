@@ -338,9 +338,13 @@ reload(struct svc *s)
         memcmp(c.listen, s->cfg.listen, sizeof(c.listen[0]) * c.nlisten) != 0 ||
         strcmp(c.public_url, s->cfg.public_url) != 0 ||
         strcmp(c.database, s->cfg.database) != 0 ||
-        strcmp(c.secret_file, s->cfg.secret_file) != 0 || c.builtin != s->cfg.builtin)
-        log_warn("reload: [http] listen, public_url, [store] database, secret_file and "
-                 "[monitor] builtin take effect only after a restart");
+        strcmp(c.secret_file, s->cfg.secret_file) != 0 || c.builtin != s->cfg.builtin ||
+        c.max_connections != s->cfg.max_connections ||
+        c.max_conn_per_addr != s->cfg.max_conn_per_addr ||
+        c.header_timeout != s->cfg.header_timeout || c.body_timeout != s->cfg.body_timeout)
+        log_warn("reload: [http] listen, public_url, the connection limits and timeouts, "
+                 "[store] database, secret_file and [monitor] builtin take effect only "
+                 "after a restart");
     /* What needs a restart keeps its running value. */
     c.nlisten = s->cfg.nlisten;
     memcpy(c.listen, s->cfg.listen, sizeof(c.listen));
@@ -348,6 +352,10 @@ reload(struct svc *s)
     memcpy(c.database, s->cfg.database, sizeof(c.database));
     memcpy(c.secret_file, s->cfg.secret_file, sizeof(c.secret_file));
     c.builtin = s->cfg.builtin;
+    c.max_connections = s->cfg.max_connections;
+    c.max_conn_per_addr = s->cfg.max_conn_per_addr;
+    c.header_timeout = s->cfg.header_timeout;
+    c.body_timeout = s->cfg.body_timeout;
     if (s->sch && strcmp(c.ca_file, s->cfg.ca_file) != 0) {
         char err[256];
         struct tlsctx *t = tlsctx_new(c.ca_file[0] ? c.ca_file : NULL, false, err,

@@ -114,7 +114,17 @@ expect tot '[.extra_closed, .after_status] | @csv' 'true,200'
 m=$(curl -s "http://127.0.0.1:$PORT2/metrics")
 echo "$m" | grep -q '^ntspool_http_connections_refused_total{limit="total"} [1-9]' &&
     ok "refused over the total, counted" || bad "no refusal over the total in /metrics"
-kill "$D2PID"; wait "$D2PID" 2>/dev/null; D2PID=""
+# stop_clean PID LOG WHAT: SIGTERM; exit status 0 and no sanitizer report
+# (under make sanitize: no memory error, no leak of the connection guard)
+stop_clean() {
+    kill -TERM "$1" 2>/dev/null
+    wait "$1"
+    st=$?
+    if [ "$st" = 0 ] && ! grep -q "Sanitizer" "$2"; then ok "$3 stopped cleanly"; else
+        bad "$3: exit status $st"; grep -A 20 "Sanitizer" "$2" | head -n 40; fi
+}
+stop_clean "$D2PID" "$tmp/d2.log" "the second instance"
+D2PID=""
 m=$(curl -s "$URL/metrics")
 echo "$m" | grep -q '^ntspool_http_connections_refused_total{limit="per_address"} [1-9]' &&
     ok "refused per address, counted" || bad "no per-address refusal in /metrics"
@@ -281,4 +291,6 @@ fi
 expect sc1 '.scores | length >= 1' true
 
 kill -0 "$DPID" 2>/dev/null && ok "ntspoold still running" || bad "ntspoold died"
+stop_clean "$DPID" "$tmp/d.log" "ntspoold"
+DPID=""
 finish
