@@ -60,6 +60,33 @@ test_query(void)
     CHECK(webparse_query("a=%ff", 8, &q) == -2 && TAILQ_EMPTY(&q));
     CHECK(webparse_query("a\x01=1", 8, &q) == -2 && TAILQ_EMPTY(&q)); /* keys stay raw */
     CHECK(webparse_query("", 8, &q) == 0 && TAILQ_EMPTY(&q));
+    /* A decoded NUL would cut the value short ("a%00b" read as "a"). */
+    CHECK(webparse_query("host=a%00b", 8, &q) == -2 && TAILQ_EMPTY(&q));
+    CHECK(webparse_query("%00=1", 8, &q) == -2 && TAILQ_EMPTY(&q));
+    CHECK(webparse_query("a=%2500", 8, &q) == 0); /* "%00" as text is fine */
+    CHECK_STR(evhttp_find_header(&q, "a"), "%00");
+    evhttp_clear_headers(&q);
+}
+
+static int
+depth(const char *s)
+{
+    return webparse_json_depth(s, strlen(s), 16);
+}
+
+static void
+test_json_depth(void)
+{
+    static const char deep[] = "[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]"; /* 20 */
+
+    CHECK(webparse_json_depth("1", 1, 16) == 0);
+    CHECK(depth("{\"a\":[1,{\"b\":2}]}") == 3);
+    /* Brackets in strings, escaped quotes included, do not count. */
+    CHECK(depth("[\"[[[\\\"[[\"]") == 1);
+    CHECK(webparse_json_depth(deep, sizeof(deep) - 1, 16) == 17); /* max + 1: stopped */
+    CHECK(webparse_json_depth(deep, sizeof(deep) - 1, 32) == 20);
+    /* Unbalanced closers never go below zero. */
+    CHECK(depth("]]]][") == 1);
 }
 
 int
@@ -68,5 +95,6 @@ main(void)
     test_cookie();
     test_bearer();
     test_query();
+    test_json_depth();
     return check_finish("test_webparse");
 }
