@@ -21,6 +21,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 
 #include "monitor/tlsctx.h"
 #include "util/log.h"
@@ -61,6 +62,9 @@ struct conn_guard {
     struct metrics *m;
     struct conn_limits l;
     struct event *check;       /* runs the pending list */
+    struct event *resume;      /* turns the listeners back on after EMFILE */
+    struct evconnlistener *lev[8];
+    size_t nlev;
     struct conn *pending;      /* accepted, not yet checked */
     struct conn *open;         /* admitted */
     int64_t nopen;
@@ -387,6 +391,48 @@ on_bev(struct event_base *base, void *arg)
     return bev;
 }
 
+/* ---- out of descriptors ------------------------------------------------------- */
+
+static void
+on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn_guard *g = arg;
+
+    (void)fd;
+    (void)what;
+    for (size_t i = 0; i < g->nlev; i++)
+        evconnlistener_enable(g->lev[i]);
+}
+
+/* accept() failed for another reason than a retry (EMFILE, ENFILE,
+   ENOBUFS): the socket stays readable, so libevent would call again at once,
+   for ever.  Stop listening for a second instead. */
+static void
+on_accept_error(struct evconnlistener *lev, void *arg)
+{
+    struct conn_guard *g = arg;
+    struct timeval tv = {1, 0};
+    int err = EVUTIL_SOCKET_ERROR();
+
+    (void)lev;
+    if (evtimer_pending(g->resume, NULL))
+        return;
+    log_warn("http: accept: %s; not accepting for 1 s (%lld connections open)",
+             evutil_socket_error_to_string(err), (long long)g->nopen);
+    for (size_t i = 0; i < g->nlev; i++)
+        evconnlistener_disable(g->lev[i]);
+    evtimer_add(g->resume, &tv);
+}
+
+void
+conn_guard_listener(struct conn_guard *g, struct evconnlistener *lev)
+{
+    if (!g || !lev || g->nlev >= sizeof(g->lev) / sizeof(g->lev[0]))
+        return;
+    g->lev[g->nlev++] = lev;
+    evconnlistener_set_error_cb(lev, on_accept_error);
+}
+
 /* ---- the guard ------------------------------------------------------------------- */
 
 struct conn_guard *
@@ -406,7 +452,8 @@ conn_guard_new(struct event_base *base, struct evhttp *http, const struct conn_l
     g->naddrs = n;
     g->addrs = calloc(n, sizeof(*g->addrs));
     g->check = event_new(base, -1, 0, on_check, g);
-    if (!g->addrs || !g->check || tlsctx_random(&g->seed, sizeof(g->seed)) != 0) {
+    g->resume = evtimer_new(base, on_resume, g);
+    if (!g->addrs || !g->check || !g->resume || tlsctx_random(&g->seed, sizeof(g->seed)) != 0) {
         conn_guard_free(g);
         return NULL;
     }
@@ -443,6 +490,8 @@ conn_guard_free(struct conn_guard *g)
         }
     if (g->check)
         event_free(g->check);
+    if (g->resume)
+        event_free(g->resume);
     free(g->addrs);
     free(g->byfd);
     free(g);

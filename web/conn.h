@@ -46,6 +46,11 @@ int conn_total_limit(int max, int reserve_fds);
 /* Guard the connections of http (before it listens).  NULL on no memory. */
 struct conn_guard *conn_guard_new(struct event_base *base, struct evhttp *http,
                                   const struct conn_limits *l, struct metrics *m);
+/* Watch a listener of http: when accept() fails for want of descriptors,
+   stop accepting for a second rather than spin (libevent calls again at
+   once while the socket stays readable). */
+struct evconnlistener;
+void conn_guard_listener(struct conn_guard *g, struct evconnlistener *lev);
 /* Call before evhttp_free(http): connections still open forget the guard. */
 void conn_guard_free(struct conn_guard *g);
 /* req is complete and goes to a handler: no deadline until its reply is

@@ -703,13 +703,16 @@ web_new(const struct web_params *p, char *err, size_t errlen)
     evhttp_set_gencb(w->http, dispatch, w);
     for (size_t i = 0; i < p->cfg->nlisten; i++) {
         const struct config_listen *l = &p->cfg->listen[i];
-        if (!evhttp_bind_socket_with_handle(w->http, l->addr, l->port)) {
+        struct evhttp_bound_socket *bs =
+            evhttp_bind_socket_with_handle(w->http, l->addr, l->port);
+        if (!bs) {
             snprintf(err, errlen, "cannot listen on %s%s%s:%u: %s",
                      strchr(l->addr, ':') ? "[" : "", l->addr,
                      strchr(l->addr, ':') ? "]" : "", l->port, strerror(errno));
             web_free(w);
             return NULL;
         }
+        conn_guard_listener(w->guard, evhttp_bound_socket_get_listener(bs));
         log_info("http: listening on %s%s%s:%u", strchr(l->addr, ':') ? "[" : "", l->addr,
                  strchr(l->addr, ':') ? "]" : "", l->port);
     }
