@@ -78,13 +78,13 @@ struct conn_guard {
 int
 conn_total_limit(int max, int reserve_fds)
 {
-    struct rlimit rl;
-    long long avail = 1024;
+    struct rlimit rl = {1024, 1024};
+    long long avail;
 
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-        avail = (long long)rl.rlim_cur;
-    else if (rl.rlim_cur == RLIM_INFINITY)
-        avail = 1LL << 20;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        rl.rlim_cur = 1024;
+    avail = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1u << 20) ? 1LL << 20
+                                                                      : (long long)rl.rlim_cur;
     avail -= reserve_fds;
     if (max == 0)
         max = avail > CONN_AUTO_MAX ? CONN_AUTO_MAX : (int)avail;

@@ -7,7 +7,9 @@
  * 64 KiB), and every other route answers 413 to a body over WEB_MAX_BODY
  * before looking at it (libevent 2.1 has no per-route cap before the body
  * is read, so a request costs at most MONWIRE_MAX_BODY of memory); and closes connections idle
- * or slow past WEB_TIMEOUT.  Paths are matched on the raw (still
+ * or slow past WEB_TIMEOUT.  The connection guard (conn.c) adds what evhttp
+ * lacks: limits on open connections, in all and per address, and deadlines
+ * on a request's headers and body that a trickle of bytes cannot extend.  Paths are matched on the raw (still
  * percent-encoded) path; ids must be plain decimal numbers.  A request that
  * waits for something (a name resolution) is linked into web.waiting and
  * watched through the connection's close callback, so a client that leaves
