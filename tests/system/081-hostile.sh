@@ -95,6 +95,12 @@ python3 "$H" slowbody "$PORT" 127.0.0.60 12 >"$tmp/sb.json" || bad "hostile.py s
 cat "$tmp/sb.json"
 within 2.5 "$(jnum sb closed_after_s)" 6 "slow body closed at body_timeout (3 s)"
 
+echo "== kept alive: the next request's header deadline starts at the reply"
+python3 "$H" keepalive "$PORT" 12 >"$tmp/ka.json" || bad "hostile.py keepalive failed"
+cat "$tmp/ka.json"
+expect ka '[.statuses[], .closed] | @csv' '200,200,true'
+within 3.5 "$(jnum ka closed_after_s)" 6 "an idle kept-alive connection closed at header_timeout"
+
 echo "== per-address limit (default 64)"
 python3 "$H" peraddr "$PORT" 127.0.0.50 127.0.0.51 64 >"$tmp/pa.json" || bad "hostile.py peraddr failed"
 cat "$tmp/pa.json"

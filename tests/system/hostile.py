@@ -14,7 +14,8 @@ prints one JSON object with what it saw; the shell test judges it.
         from ADDR (is it closed at once?) and a /healthz from OTHER.
   total PORT ADDRS N          N idle connections over ADDRS, then one more:
         is it closed at once?
-  raw PORT REQUEST-FILE       send the file's bytes, print the status line.
+  keepalive PORT SECONDS      two requests on one connection 1 s apart, then
+        idle: both answered? when is it closed after the second reply?
 """
 import json
 import resource
@@ -200,28 +201,41 @@ def total(port, addrs, n):
     print(json.dumps({"extra_closed": refused, "after_status": st}))
 
 
-def raw(port, path):
-    with open(path, "rb") as f:
-        req = f.read()
-    s = connect(port, "127.0.0.1")
-    s.settimeout(10)
-    try:
-        s.sendall(req)
-    except OSError:
-        pass
+def read_reply(s):
+    """One reply with a Content-Length body; its status (0: none)."""
     data = b""
-    try:
-        while len(data) < 65536:
-            b = s.recv(65536)
-            if not b:
-                break
-            data += b
-    except OSError:
-        pass
+    while b"\r\n\r\n" not in data:
+        b = s.recv(4096)
+        if not b:
+            return 0
+        data += b
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"content-length":
+            length = int(v)
+    while len(body) < length:
+        b = s.recv(4096)
+        if not b:
+            break
+        body += b
+    return int(head.split(b" ", 2)[1])
+
+
+def keepalive(port, seconds):
+    s = connect(port, "127.0.0.80")
+    s.settimeout(5)
+    st = []
+    for _ in range(2):
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        st.append(read_reply(s))
+        t0 = time.monotonic()
+        time.sleep(1)
+    closed = closed_within(s, seconds)
     s.close()
-    line = data.split(b"\r\n", 1)[0].decode("latin-1")
-    body = data.partition(b"\r\n\r\n")[2][:300].decode("latin-1")
-    print(json.dumps({"status_line": line, "body": body}))
+    print(json.dumps({"statuses": st, "closed": closed,
+                      "closed_after_s": round(time.monotonic() - t0, 2)}))
 
 
 def main():
@@ -235,8 +249,8 @@ def main():
         peraddr(port, a[0], a[1], int(a[2]))
     elif cmd == "total":
         total(port, a[0].split(","), int(a[1]))
-    elif cmd == "raw":
-        raw(port, a[0])
+    elif cmd == "keepalive":
+        keepalive(port, float(a[0]))
     else:
         sys.exit("unknown command " + cmd)
 

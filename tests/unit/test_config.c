@@ -62,6 +62,10 @@ check_defaults(const struct config *c, enum config_prog prog)
     if (c->prog == CONFIG_NTSPOOLD) {
         CHECK_INT(c->session_idle, 7200);
         CHECK_INT(c->session_max, 7 * 86400);
+        CHECK_INT(c->max_connections, 0);
+        CHECK_INT(c->max_conn_per_addr, 64);
+        CHECK_INT(c->header_timeout, 10);
+        CHECK_INT(c->body_timeout, 30);
     }
     CHECK_STR(c->ca_file, "");
     CHECK(!c->allow_private);
@@ -214,6 +218,19 @@ static const struct value_case values[] = {
     {D, "http", "session_max", "31536000", true},
     {D, "http", "session_max", "0", false},
     {D, "http", "session_max", "31536001", false},
+    {D, "http", "max_connections", "0", true},
+    {D, "http", "max_connections", "1000000", true},
+    {D, "http", "max_connections", "-1", false},
+    {D, "http", "max_connections", "1000001", false},
+    {D, "http", "max_connections_per_address", "1", true},
+    {D, "http", "max_connections_per_address", "0", false},
+    {D, "http", "header_timeout", "1", true},
+    {D, "http", "header_timeout", "3600", true},
+    {D, "http", "header_timeout", "0", false},
+    {D, "http", "header_timeout", "3601", false},
+    {D, "http", "body_timeout", "3600", true},
+    {D, "http", "body_timeout", "0", false},
+    {D, "http", "body_timeout", "1.5", false},
     {D, "monitor", "max_in_flight", "1", true},
     {D, "monitor", "max_in_flight", "100000", true},
     {D, "monitor", "max_in_flight", "0", false},
@@ -756,7 +773,7 @@ main(void)
     test_programs();
     test_locale();
     test_files();
-    test_example("ntspoold.conf.example", CONFIG_NTSPOOLD, 20);
+    test_example("ntspoold.conf.example", CONFIG_NTSPOOLD, 24);
     test_example("ntspool-monitor.conf.example", CONFIG_MONITOR, 12);
     return check_finish("test_config");
 }
