@@ -85,7 +85,15 @@ conn_total_limit(int max, int reserve_fds)
         rl.rlim_cur = 1024;
     avail = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1u << 20) ? 1LL << 20
                                                                       : (long long)rl.rlim_cur;
-    avail -= reserve_fds;
+    if (avail - reserve_fds < avail / 4) {
+        /* The probes in flight could take nearly all: leave the HTTP side a
+           quarter (accept() failing then pauses, see on_accept_error). */
+        log_warn("http: RLIMIT_NOFILE %lld leaves few descriptors beside %d for probes and "
+                 "files: HTTP connections get a quarter",
+                 avail, reserve_fds);
+        avail /= 4;
+    } else
+        avail -= reserve_fds;
     if (max == 0)
         max = avail > CONN_AUTO_MAX ? CONN_AUTO_MAX : (int)avail;
     else if (max > avail) {

@@ -38,9 +38,10 @@ struct conn_limits {
     int body_timeout;   /* s */
 };
 
-/* The total a configured value of max (0: automatic) comes to with the
-   descriptors available: RLIMIT_NOFILE's soft limit less a reserve for
-   reserve_fds other descriptors (probes, database, logs). */
+/* The total a configured value of max (0: automatic, at most 10000) comes
+   to with the descriptors available: RLIMIT_NOFILE's soft limit less a
+   reserve for reserve_fds other descriptors (probes, database, logs), or a
+   quarter of the limit when the reserve would leave less. */
 int conn_total_limit(int max, int reserve_fds);
 
 /* Guard the connections of http (before it listens).  NULL on no memory. */
