@@ -715,7 +715,7 @@ web_free(struct web *w)
     pwhash_free(w->pwhash);
     throttle_free(w->throttle_acct);
     throttle_free(w->throttle_addr);
-    compat_free(w);
+    monsel_free(w);
     if (w->http)
         evhttp_free(w->http);
     free(w->rate);

@@ -235,6 +235,13 @@ api bad2 GET "/api/v1/time-sources/$SYNC/samples?limit=0"
 error_is bad2 400 bad_parameter
 api bad3 GET "/api/v1/time-sources/$SYNC/samples?monitor=nobody"
 error_is bad3 400 bad_parameter
+expect bad3 '.error.message' 'unknown monitor: no monitor is named "nobody"'
+api bad4 GET "/api/v1/time-sources/$SYNC/samples?monitor=424242"
+error_is bad4 400 bad_parameter
+expect bad4 '.error.message' 'unknown monitor: no monitor has id 424242'
+MID=$(jq -r '.samples[0].monitor_id' "$tmp/sm.json")
+api byid GET "/api/v1/time-sources/$SYNC/scores?monitor=$MID&limit=2"
+expect byid '[.scores[].monitor] | unique | join(",")' builtin
 api cap GET "/api/v1/time-sources/$SYNC/samples?limit=5000"
 status_is cap 200 "limit over 1000 is capped"
 
@@ -252,6 +259,11 @@ curl -s "$URL/scores/localhost:$TB_SYNC_KE/log?limit=3" >"$tmp/log.csv"
 [ "$(head -n 1 "$tmp/log.csv")" = "ts_epoch,ts,offset,step,score,monitor_id,monitor_name,rtt,leap,error" ] &&
     ok "CSV header" || bad "CSV header: $(head -n 1 "$tmp/log.csv")"
 [ "$(wc -l <"$tmp/log.csv")" -eq 4 ] && ok "CSV rows" || bad "CSV rows: $(wc -l <"$tmp/log.csv")"
+api cm GET "/scores/localhost:$TB_SYNC_KE/json?monitor=424242" "" ""
+error_is cm 400 bad_parameter
+expect cm '.error.message' 'unknown monitor: no monitor has id 424242'
+api cb GET "/scores/localhost:$TB_SYNC_KE/json?monitor=builtin&limit=2" "" ""
+expect cb "[.history[].monitor_id] | unique | join(\",\")" "$MID"
 api cn GET "/scores/nothing.example/json" "" ""
 error_is cn 404 not_found
 
