@@ -587,11 +587,14 @@ int db_alert_log(struct db *db, int64_t user, size_t max, struct db_alert **out,
    short transaction: at most max_rows (<= 0: DB_FOLD_MAX_ROWS), in steps of
    DB_FOLD_STEP_ROWS while the call is within its budget of budget_ms (<= 0:
    DB_FOLD_BUDGET_MS), commit included (at least one step is always done);
-   what is left of the budget drops detail rows no sample uses any more.
+   what is left of the budget drops detail rows no sample uses any more, and
+   then alert_log rows (sent or failed) older than DB_ALERT_LOG_DAYS before
+   now, oldest first, in steps of DB_FOLD_STEP_ROWS (at least one a call).
    From then on, samples older than the cutoff are refused (DB_TOO_OLD).
    Returns rows folded (0: nothing left to fold), or -1.  Call it from the
    event loop again soon while it returns more than 0 (it keeps up with ten
    monitors at one call every 100 ms), else e.g. once a minute. */
+#define DB_ALERT_LOG_DAYS 90 /* alerts sent or given up are listed this long */
 #define DB_FOLD_MAX_ROWS  2000
 #define DB_FOLD_STEP_ROWS 100
 #define DB_FOLD_BUDGET_MS 5

@@ -92,6 +92,7 @@ enum db_stmt {
     ST_ALERT_DUE,
     ST_ALERT_UPDATE,
     ST_ALERT_LIST,
+    ST_ALERT_PRUNE,
     ST_COUNT
 };
 

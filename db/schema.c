@@ -306,6 +306,11 @@ const char *const db_stmt_sql[ST_COUNT] = {
     [ST_ALERT_LIST] = "SELECT " ALERT_COLS " FROM alert_log a "
                       "JOIN time_sources s ON s.id = a.source "
                       "WHERE a.user = ?1 ORDER BY a.time DESC, a.id DESC LIMIT ?2",
+    /* Finished messages (sent or failed) from before ?1 among the ?2 oldest
+       rows: the front of the table, where ids and times grow together, so
+       no scan; a pending row there waits for its last attempt. */
+    [ST_ALERT_PRUNE] = "DELETE FROM alert_log WHERE id IN (SELECT id FROM alert_log "
+                       "ORDER BY id LIMIT ?2) AND time < ?1 AND status != 0",
     /* A source by host and port (time_sources_active_host) or uuid with its
        score rows and their monitors' names, in the order of the scores key. */
     [ST_SRC_SCORES_FIND] =

@@ -2507,6 +2507,35 @@ test_alerts(void)
     CHECK_INT(db_alert_log(f.db, f.user + 1, 10, &list, &n), 0);
     CHECK_INT(n, 0);
     free(list);
+
+    /* Retention prunes finished messages DB_ALERT_LOG_DAYS old, not younger
+       ones and not pending ones: 250 more (over two steps of 100), one
+       pending among them. */
+    for (int i = 0; i < 250; i++) {
+        a.time = 6000 + i;
+        a.status = i == 120 ? DB_ALERT_PENDING : DB_ALERT_SENT;
+        CHECK_INT(db_alert_add(f.db, &a, NULL), 0);
+    }
+    a.time = 6000 + (int64_t)DB_ALERT_LOG_DAYS * 86400; /* young at the end */
+    CHECK_INT(db_alert_add(f.db, &a, NULL), 0);
+    CHECK_INT(db_alert_log(f.db, f.user, 1000, &list, &n), 0);
+    CHECK_INT(n, 253);
+    free(list);
+    t = 6000 + (int64_t)DB_ALERT_LOG_DAYS * 86400 - 1;
+    CHECK(db_fold_old_samples(f.db, t, 0, 0, 100000) >= 0); /* cutoff 5999 */
+    CHECK_INT(db_alert_log(f.db, f.user, 1000, &list, &n), 0);
+    CHECK_INT(n, 251); /* the two of time 5000 */
+    free(list);
+    t += 1000;
+    for (int i = 0; i < 5; i++)
+        CHECK(db_fold_old_samples(f.db, t, 0, 0, 100000) >= 0);
+    CHECK_INT(db_alert_log(f.db, f.user, 1000, &list, &n), 0);
+    CHECK_INT(n, 2); /* the pending one and the young one */
+    if (n == 2) {
+        CHECK_INT(list[0].time, 6000 + (int64_t)DB_ALERT_LOG_DAYS * 86400);
+        CHECK_INT(list[1].status, DB_ALERT_PENDING);
+    }
+    free(list);
     db_close(f.db);
 }
 
