@@ -260,8 +260,10 @@ int db_source_count(struct db *db, int64_t *active);
 int db_source_get(struct db *db, int64_t id, struct db_source *out); /* 1/0/-1 */
 int db_source_by_uuid(struct db *db, const char *uuid,
                       struct db_source *out); /* 1/0/-1 */
-/* Mark deleted at now (kept for history; no longer listed or probed).
-   owner < 0: any owner (admin).  1 deleted, 0 no such active source of owner. */
+/* Mark deleted at now (kept for history; no longer listed or probed) and
+   give up its pending alerts (failed, "the time source was deleted"; one in
+   flight is not retried, see db_alert_update).  owner < 0: any owner
+   (admin).  1 deleted, 0 no such active source of owner. */
 int db_source_delete(struct db *db, int64_t id, int64_t owner, int64_t now);
 /* Replace the randomizer with 22 fresh characters and write the new token.
    owner < 0: any owner.  1 done, 0 no such active source of owner. */
@@ -567,12 +569,13 @@ struct db_alert {
 /* Queue a message: a row with status (PENDING, or FAILED when it cannot be
    sent at all, detail saying why), next_try = a->time.  *id may be NULL. */
 int db_alert_add(struct db *db, const struct db_alert *a, int64_t *id);
-/* Pending messages due at now (next_try <= now), oldest first, at most
-   max, payload included.  *out malloc'd, caller frees. */
+/* Pending messages of active sources due at now (next_try <= now), oldest
+   first, at most max, payload included.  *out malloc'd, caller frees. */
 int db_alerts_due(struct db *db, int64_t now, size_t max, struct db_alert **out,
                   size_t *n);
 /* Record an attempt: new status, attempts, next_try, detail (NULL: "").
-   0 / -1. */
+   A retry (PENDING) of a message whose source was deleted meanwhile is
+   recorded as FAILED, "the time source was deleted".  0 / -1. */
 int db_alert_update(struct db *db, int64_t id, enum db_alert_status st, int attempts,
                     int64_t next_try, int64_t now, const char *detail);
 /* An account's messages, newest first, at most max (the API's "sent", the

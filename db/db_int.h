@@ -93,6 +93,7 @@ enum db_stmt {
     ST_ALERT_UPDATE,
     ST_ALERT_LIST,
     ST_ALERT_PRUNE,
+    ST_ALERT_CANCEL_SOURCE,
     ST_COUNT
 };
 
