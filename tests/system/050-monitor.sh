@@ -12,7 +12,9 @@
 #  - a stand-in of the existing pool's management API (python3, HTTPS with the
 #    test CA) serving the fixture get_work (Ipv4 through ntstestd as pool KE,
 #    Srvv4, an unknown kind): the agent probes and submits in those shapes;
-#    with submits failing, a full spool drops the oldest and counts them.
+#    with submits failing, a full spool drops the oldest and counts them;
+#    SIGHUP reloads the agent's configuration (a bad file is kept out, a new
+#    key is used at once, a new url waits for a restart).
 . "$(dirname "$0")/lib.sh"
 
 D=$BIN/ntspoold
@@ -297,6 +299,27 @@ if [ -s "$tmp/rec.jsonl" ]; then
 else bad "the stand-in recorded no submit"; tail -n 5 "$tmp/a3.log"; fi
 grep -q "kind Foov4 is unknown" "$tmp/a3.log" && [ "$(grep -c 'Foov4' "$tmp/a3.log")" = 1 ] &&
     ok "unknown kind logged once" || bad "unknown kind not logged once"
+echo "== SIGHUP: the agent reloads its configuration"
+cp "$tmp/m3.conf" "$tmp/m3.good"
+printf '[monitor]\nintervall = 3\n' >"$tmp/m3.conf"
+kill -HUP "$A3"
+wait_log 10 "$tmp/a3.log" "reload: .*unknown key.*keeping the running configuration" &&
+    kill -0 "$A3" 2>/dev/null && ok "a bad file: reported, the running one kept" ||
+    bad "bad file on SIGHUP: $(grep reload "$tmp/a3.log" | tail -n 1)"
+# A new key is used at once (the stand-in knows only key1: 401); a new url
+# needs a restart.
+sed -e "s#key_file = .*#key_file = $tmp/key3#" -e "s#url = .*#url = https://localhost:1#" \
+    "$tmp/m3.good" >"$tmp/m3.conf"
+kill -HUP "$A3"
+wait_log 10 "$tmp/a3.log" "a new key: fetching the work list" &&
+    ok "SIGHUP: reloaded with the new key" || bad "no reload: $(grep reload "$tmp/a3.log" | tail -n 2)"
+grep -q "reload: \[monitor\] url, .* only after a restart" "$tmp/a3.log" &&
+    ok "a new url: needs a restart, said" || bad "url change not reported"
+# 401 comes from the stand-in at the old url (port 1 would refuse).
+wait_log 10 "$tmp/a3.log" "HTTP 401 (the monitor key is not accepted)" &&
+    ok "the new key is sent, to the old url (401 from the stand-in)" ||
+    bad "the new key was not used"
+cp "$tmp/m3.good" "$tmp/m3.conf"
 stop_pid "$A3"; A3=""
 [ "$st" = 0 ] && ok "agent against the stand-in: exit 0" || bad "exit $st"
 kill "$SPID"; wait "$SPID" 2>/dev/null
