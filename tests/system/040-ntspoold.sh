@@ -288,7 +288,7 @@ n2=$(sqlite3 "$tmp/var/ntspool.db" "SELECT count(*) FROM samples WHERE source = 
 
 echo "== metrics"
 curl -s "$URL/metrics" >"$tmp/metrics.txt"
-for m in 'ntspool_probes_total{kind="nts-v4",reason="ok"}' ntspool_probe_duration_seconds_bucket \
+for m in 'ntspool_probes_total{kind="nts-v4",reason="ok",monitor="builtin"}' ntspool_probe_duration_seconds_bucket \
     ntspool_probes_in_flight ntspool_scheduler_lag_seconds_count ntspool_samples_stored_total \
     'ntspool_http_requests_total{route="/api/v1/time-sources/{id}",status="200"}' \
     'ntspool_db_size_bytes{file="main"}'; do

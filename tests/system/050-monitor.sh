@@ -165,6 +165,12 @@ api s6 POST /monitoring/submit "$big" "$K3"
 status_is s6 200 "a submit over 64 KiB is accepted"
 n=$(sqlite3 "$DB" "SELECT count(*) FROM samples s JOIN monitors m ON m.id = s.monitor WHERE m.name = 'remote-3'")
 [ "$n" = 3 ] && ok "remote-3 has 3 samples stored (no duplicates)" || bad "remote-3 samples: $n"
+curl -s "$URL/metrics" >"$tmp/metrics.txt"
+n=$(awk '/^ntspool_probes_total\{.*monitor="remote"\}/ { s += $2 } END { print s + 0 }' "$tmp/metrics.txt")
+[ "$n" = 3 ] && ok "metrics: the 3 stored remote results in ntspool_probes_total{monitor=\"remote\"}" ||
+    { bad "metrics: $n remote probes counted"; grep probes_total "$tmp/metrics.txt"; }
+grep -q '^ntspool_probes_total{kind="nts-v6",reason="ok",monitor="remote"} 1$' "$tmp/metrics.txt" &&
+    ok "metrics: by kind and reason" || bad "metrics: no nts-v6 ok remote"
 
 echo "== two agents"
 for n in 1 2; do
