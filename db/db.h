@@ -149,6 +149,13 @@ int db_token_randomizer(char out[DB_RANDOMIZER_LEN + 1]);
 /* A random (version 4) UUID in canonical lowercase text, and a NUL. */
 int db_uuid_new(char out[DB_UUID_LEN + 1]);
 
+/* Lowercase hex HMAC-SHA256 with key (key_len bytes) of label, a NUL, then
+   msg: the label keeps one use of a key apart from every other.  out gets
+   DB_MAC_LEN characters and a NUL.  0 / -1. */
+#define DB_MAC_LEN 64
+int db_token_mac(const unsigned char *key, size_t key_len, const char *label,
+                 const char *msg, char out[DB_MAC_LEN + 1]);
+
 /* Constant-time equality of two strings (the time depends on lengths only). */
 bool db_token_equal(const char *a, const char *b);
 

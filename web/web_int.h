@@ -210,6 +210,23 @@ void session_end(struct web_req *r);
    time); false without a session. */
 bool session_csrf_ok(const struct web_req *r, const char *given);
 
+/* Before a session (the login, register and set-password forms), a signed
+   double submit: the cookie SESSION_PRE_COOKIE ("__Host-" in front when
+   cookies are Secure) holds 16 random bytes in hex, the form's CSRF field
+   their HMAC-SHA256 under the service secret (db_token_mac).  Another site
+   can neither read the cookie nor write a matching pair, so a form it posts
+   (login CSRF) is refused even without an Origin header.  The cookie is
+   HttpOnly, SameSite=Strict, Path=/, lives SESSION_PRE_MAX_AGE and is
+   reused while valid (several tabs share it). */
+#define SESSION_PRE_COOKIE  "ntspool_pre"
+#define SESSION_PRE_MAX_AGE 86400
+/* The token for this request's forms, with the cookie in the reply headers
+   when the request had none: 0 / -1. */
+int session_pre_token(struct web_req *r, char token[DB_MAC_LEN + 1]);
+/* The token given (may be NULL) matches the request's cookie (constant
+   time). */
+bool session_pre_ok(const struct web_req *r, const char *given);
+
 /* ---- pages (page.c): what page handlers build on --------------------------------- */
 
 /* Route an HTML path; false when path is none of the pages (the caller
