@@ -15,34 +15,14 @@
 
 D=$BIN/ntspoold
 SRV=$BUILD/tests/ntstestd
-for tool in jq curl python3 unshare; do
-    command -v "$tool" >/dev/null 2>&1 || { echo "FAIL: $tool not installed"; exit 1; }
-done
+need_tools jq curl python3 unshare
+DPID="" TPID=""
+stop_at_exit DPID TPID
 
-DPID=""
-TPID=""
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-    for p in $DPID $TPID; do
-        kill "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-PORT=$(free_port)
-URL=http://127.0.0.1:$PORT
-CONF=$tmp/ntspoold.conf
 write_conf() { # clock_check allow_private rate_limit
-    cat >"$CONF" <<EOF
+    ntspoold_conf <<EOF
 [http]
-listen = 127.0.0.1:$PORT
 rate_limit = $3
-[store]
-database = $tmp/var/ntspool.db
-secret_file = $tmp/var/secret
 [monitor]
 interval = 1
 ke_timeout = 2

@@ -21,22 +21,11 @@ D=$BIN/ntspoold
 M=$BIN/ntspool-monitor
 SRV=$BUILD/tests/ntstestd
 FX=$top/tests/data/monitor-api
-for tool in jq curl sqlite3 python3; do
-    command -v "$tool" >/dev/null 2>&1 || { echo "FAIL: $tool not installed"; exit 1; }
-done
+need_tools jq curl sqlite3 python3
 for x in "$D" "$M" "$SRV"; do [ -x "$x" ] || { echo "FAIL: $x missing"; exit 1; }; done
 
 DPID="" A1="" A2="" A3="" SPID="" TPID=""
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-    for p in $A1 $A2 $A3 $SPID $TPID $DPID; do
-        kill "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+stop_at_exit A1 A2 A3 SPID TPID DPID
 
 # my_port: a free loopback port in 16500-16999 (outside the ranges other
 # work uses: see README "Test bed").
@@ -88,15 +77,8 @@ wait_log() { # SECONDS FILE PATTERN
 }
 
 PORT=$(my_port)
-URL=http://127.0.0.1:$PORT
 DB=$tmp/var/ntspool.db
-CONF=$tmp/ntspoold.conf
-cat >"$CONF" <<EOF
-[http]
-listen = 127.0.0.1:$PORT
-[store]
-database = $DB
-secret_file = $tmp/var/secret
+ntspoold_conf <<EOF
 [monitor]
 builtin = no
 interval = 3
