@@ -20,36 +20,15 @@
 
 D=$BIN/ntspoold
 SRV=$BUILD/tests/ntstestd
-for tool in jq curl sqlite3 python3; do
-    command -v "$tool" >/dev/null 2>&1 || { echo "FAIL: $tool not installed"; exit 1; }
-done
+need_tools jq curl sqlite3 python3
 [ -x "$D" ] || { echo "FAIL: $D missing"; exit 1; }
 [ -x "$SRV" ] || { echo "FAIL: $SRV missing"; exit 1; }
 
-DPID=""
-TPID=""
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-    for p in $DPID $TPID; do
-        kill "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+DPID="" TPID=""
+stop_at_exit DPID TPID
 
-
-PORT=$(free_port)
-URL=http://127.0.0.1:$PORT
-CONF=$tmp/ntspoold.conf
 write_conf() { # interval level
-    cat >"$CONF" <<EOF
-[http]
-listen = 127.0.0.1:$PORT
-[store]
-database = $tmp/var/ntspool.db
-secret_file = $tmp/var/secret
+    ntspoold_conf <<EOF
 [monitor]
 interval = $1
 ke_timeout = 2
@@ -62,8 +41,6 @@ level = $2
 EOF
 }
 write_conf 2 info
-
-
 
 echo "== configuration errors"
 "$D" -c "$tmp/none.conf" >"$tmp/c1.out" 2>&1
@@ -172,6 +149,7 @@ POOL=$(jq -r .id "$tmp/addp.json")
 PTOKEN=$(jq -r .token "$tmp/addp.json")
 "$SRV" --cert "$TB_DIR/server.crt" --key "$TB_DIR/server.key" --listen 127.0.0.1 \
     --listen ::1 --ke-port "$KP" --token "$PTOKEN" 2>"$tmp/t.log" &
+# shellcheck disable=SC2034 # stopped by name at exit (stop_at_exit)
 TPID=$!
 
 echo "== other sources: unsynchronised, closed KE port"

@@ -99,6 +99,7 @@ SRC=$(jq -r .id "$tmp/add.json")
 PTOKEN=$(jq -r .token "$tmp/add.json")
 "$SRV" --cert "$TB_DIR/server.crt" --key "$TB_DIR/server.key" --listen 127.0.0.1 \
     --listen ::1 --ke-port "$KP" --token "$PTOKEN" --codepoints experimental 2>"$tmp/t.log" &
+# shellcheck disable=SC2034 # stopped by name at exit (stop_at_exit)
 TPID=$!
 if [ "$unsync" = 1 ]; then
     if wait_for 15 '[.samples[] | select(.kind == "nts-v4")] | length >= 3' \

@@ -192,6 +192,7 @@ for n in 1 2; do
     stop_pid "$pid"
     [ "$st" = 0 ] && ok "agent $n: SIGTERM, exit 0" || bad "agent $n: exit $st"
 done
+# shellcheck disable=SC2034 # stopped by name at exit (stop_at_exit)
 A1="" A2=""
 api s GET "/api/v1/time-sources/$SYNC"
 for n in 1 2; do
@@ -231,6 +232,7 @@ SP=$(my_port) KP=$(my_port)
 PUUID=$(python3 -c 'import uuid; print(uuid.uuid4())')
 "$SRV" --cert "$TB_DIR/server.crt" --key "$TB_DIR/server.key" --listen 127.0.0.1 \
     --ke-port "$KP" --monitor-key "$K1" --uuid "$PUUID" 2>"$tmp/t.log" &
+# shellcheck disable=SC2034 # stopped by name at exit (stop_at_exit)
 TPID=$!
 sed -e "s/@UUID@/$PUUID/g" -e "s/@KE_PORT@/$TB_SYNC_KE/g" -e "s/@POOLKE@/localhost:$KP/" \
     -e "s#@ENDPOINT@#https://localhost:$SP/monitoring/submit#" "$FX/get_work-existing.json" >"$tmp/work.json"

@@ -24,10 +24,13 @@ need_tools jq curl python3
 DPID="" TPID="" HPID="" MPID=""
 stop_at_exit DPID TPID HPID MPID
 
-python3 "$SINK" http "$tmp/hooks.jsonl" "$tmp/hook.port" &
-HPID=$!
-python3 "$SINK" smtp "$tmp/mails.jsonl" "$tmp/smtp.port" &
-MPID=$!
+# shellcheck disable=SC2034 # HPID and MPID: stopped by name at exit (stop_at_exit)
+{
+    python3 "$SINK" http "$tmp/hooks.jsonl" "$tmp/hook.port" &
+    HPID=$!
+    python3 "$SINK" smtp "$tmp/mails.jsonl" "$tmp/smtp.port" &
+    MPID=$!
+}
 i=0
 until [ -s "$tmp/hook.port" ] && [ -s "$tmp/smtp.port" ]; do
     i=$((i + 1)); [ $i -lt 100 ] || { echo "FAIL: the sinks did not start"; exit 1; }

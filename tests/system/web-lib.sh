@@ -90,6 +90,7 @@ pre_pair() {
     rm -f "$tmp/$1.jar"
     curl -s -c "$tmp/$1.jar" -o "$tmp/$1.html" --max-time 20 "$URL$2" 2>/dev/null
     PRE_TOKEN=$(csrf_of "$1")
+    # shellcheck disable=SC2034 # for the tests
     PRE_NONCE=$(awk -v c="$PRE_COOKIE" '$6 == c { print $7 }' "$tmp/$1.jar" | tail -n 1)
 }
 
