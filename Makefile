@@ -46,9 +46,15 @@ $(LIB): $(LIB_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-# A program's main may have helper files in cmd/NAME/ (cmd/ntspoold/).
+# A program's main may have helper files in cmd/NAME/ (cmd/ntspoold/,
+# cmd/ntspool-monitor/).
 NTSPOOLD_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard cmd/ntspoold/*.c))
 $(BIN)/ntspoold: $(BUILD)/cmd/ntspoold.o $(NTSPOOLD_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(PKG_LIBS) -lm -pthread
+
+MONITOR_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard cmd/ntspool-monitor/*.c))
+$(BIN)/ntspool-monitor: $(BUILD)/cmd/ntspool-monitor.o $(MONITOR_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(PKG_LIBS) -lm -pthread
 
@@ -128,5 +134,5 @@ symbols: $(LIB)
 clean:
 	rm -rf build bin
 
--include $(LIB_OBJS:.o=.d) $(UNIT_BINS:=.d) $(NTSPOOLD_OBJS:.o=.d) $(BENCH_SRCS:%.c=$(BUILD)/%.d) $(PROGS:$(BIN)/%=$(BUILD)/cmd/%.d) \
+-include $(LIB_OBJS:.o=.d) $(UNIT_BINS:=.d) $(NTSPOOLD_OBJS:.o=.d) $(MONITOR_OBJS:.o=.d) $(BENCH_SRCS:%.c=$(BUILD)/%.d) $(PROGS:$(BIN)/%=$(BUILD)/cmd/%.d) \
     $(TESTSRV_SRCS:%.c=$(BUILD)/%.d)

@@ -14,7 +14,6 @@
  * Delivery order: a batch goes straight to the service only while nothing
  * waits in the spool; it reserves its place in the spool's order first, so
  * a failed delivery is spooled before any batch spooled meanwhile. */
-#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -38,61 +37,7 @@
 #include "web/monwire.h"
 #include "web/monwork.h"
 
-#define EXIT_CONFIG     3
-#define DEFAULT_CONFIG  "/etc/ntspool/ntspool-monitor.conf"
-#define KEY_MAX         128
-#define FETCH_TIMEOUT_MS 60000L
-#define SEND_TIMEOUT_MS 30000L
-#define SEND_MAX_ANSWER (4L << 20)
-#define BACKOFF_MIN     1.0   /* s: first retry */
-#define BACKOFF_MAX     30.0  /* s: retries at least this often */
-#define MAX_IN_FLIGHT   1000
-#define STATS_S         60
-#define UNKNOWN_LOGGED  16
-
-
-struct mon {
-    struct config cfg;
-    char key[KEY_MAX];
-    char work_url[CONFIG_URL_MAX + 32];
-    char endpoint[MONWIRE_URL_MAX];
-    struct event_base *base;
-    struct evdns_base *dns;
-    struct tlsctx *tls;
-    struct sch *sch;
-    struct sch_config sc;
-    struct curlev *http;
-    struct spool *spool;
-
-    struct monwork_ent *ents; /* sorted by (uuid, via) */
-    size_t nents;
-    struct monwork_ent **by_id; /* sorted by id */
-    int64_t next_id;
-    bool have_work;
-    int batchsize;
-    double waittime, update_interval;
-    char unknown[UNKNOWN_LOGGED][MONWIRE_NAME_MAX];
-    int nunknown;
-
-    json_t *batch;
-    struct curlev_req *fetch_req, *send_req;
-    char *sending;
-    size_t sending_len, sending_n;
-    bool sending_spooled;
-    uint64_t sending_seq;
-    double fetch_backoff, send_backoff;
-    bool send_failing, fetch_failing;
-
-    struct event *fetch_ev, *flush_ev, *send_ev, *health_ev, *stats_ev;
-    struct event *sig_term, *sig_int;
-    double clock_error;
-    char clock_detail[CLOCKCHECK_DETAIL_MAX];
-    bool stopping;
-
-    /* Counters (the stats line). */
-    uint64_t n_results, n_samples, n_na, n_delivered, n_stored, n_duplicate, n_refused,
-        n_lost, dropped_logged;
-};
+#include "cmd/ntspool-monitor/mon.h"
 
 static double
 jitter(double s)
@@ -412,10 +357,7 @@ apply_work(struct mon *m, const struct monwire_work *w)
     sc.ke_timeout_ms = (int)lround(w->nts_timeout * 1000);
     sc.ntp_timeout_ms = (int)lround(w->ntp_timeout * 1000);
     sc.max_in_flight = MAX_IN_FLIGHT;
-    sc.codepoints = m->cfg.codepoints == CONFIG_CP_PERMANENT      ? SCH_CP_PERMANENT
-                    : m->cfg.codepoints == CONFIG_CP_EXPERIMENTAL ? SCH_CP_EXPERIMENTAL
-                                                                  : SCH_CP_AUTO;
-    sc.allow_private = m->cfg.allow_private;
+    mon_sch_options(&m->cfg, &sc);
     if (!m->sch) {
         m->sch = sch_new(m->base, m->dns, m->tls, &sc, on_event, m);
         if (!m->sch)
@@ -479,7 +421,6 @@ apply_work(struct mon *m, const struct monwire_work *w)
     return 0;
 }
 
-static void fetch(struct mon *m);
 
 static void
 on_work(bool ok, long status, const char *body, size_t len, const char *err, void *arg)
@@ -530,8 +471,8 @@ on_work(bool ok, long status, const char *body, size_t len, const char *err, voi
     kick_sender(m);
 }
 
-static void
-fetch(struct mon *m)
+void
+mon_fetch(struct mon *m)
 {
     struct curlev_opts o = {.ca_file = m->cfg.service_ca_file[0] ? m->cfg.service_ca_file
                                                                  : NULL,
@@ -551,7 +492,7 @@ on_fetch_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    fetch(arg);
+    mon_fetch(arg);
 }
 
 /* ---- health, signals ------------------------------------------------------------ */
@@ -584,6 +525,11 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     struct mon *m = arg;
 
     (void)what;
+    if (sig == SIGHUP) {
+        if (!m->stopping)
+            mon_reload(m);
+        return;
+    }
     if (m->stopping)
         return;
     log_warn("stop: signal %d: cancelling probes, spooling what is unsent", (int)sig);
@@ -608,34 +554,6 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 
 /* ---- start-up ------------------------------------------------------------------- */
 
-static int
-read_key(const char *path, char *out, size_t len)
-{
-    FILE *f = fopen(path, "r");
-    size_t n;
-
-    if (!f) {
-        log_err("key_file %s: %s", path, strerror(errno));
-        return -1;
-    }
-    if (!fgets(out, (int)len, f)) {
-        fclose(f);
-        log_err("key_file %s: empty", path);
-        return -1;
-    }
-    fclose(f);
-    n = strcspn(out, "\r\n");
-    out[n] = '\0';
-    while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\t'))
-        out[--n] = '\0';
-    if (n == 0 || n >= len - 1 || !util_utf8_valid(out, n, true) || strchr(out, ' ')) {
-        util_wipe(out, len);
-        log_err("key_file %s: the first line is not a key", path);
-        return -1;
-    }
-    return 0;
-}
-
 static void
 usage(FILE *f)
 {
@@ -647,7 +565,8 @@ usage(FILE *f)
             "  -h, --help         this text\n"
             "      --version      the version\n"
             "Pulls its work from [monitor] url, probes, submits; SIGTERM stops it\n"
-            "(unsent results are spooled).  See ntspool-monitor(8).\n",
+            "(unsent results are spooled); SIGHUP reloads the configuration (url,\n"
+            "probe_ca_file, spool and spool_max need a restart).  See ntspool-monitor(8).\n",
             DEFAULT_CONFIG);
 }
 
@@ -698,9 +617,11 @@ run(struct mon *m)
     m->stats_ev = event_new(m->base, -1, EV_PERSIST, on_stats, m);
     m->sig_term = evsignal_new(m->base, SIGTERM, on_signal, m);
     m->sig_int = evsignal_new(m->base, SIGINT, on_signal, m);
+    m->sig_hup = evsignal_new(m->base, SIGHUP, on_signal, m);
     if (!m->http || !m->fetch_ev || !m->flush_ev || !m->send_ev || !m->health_ev ||
-        !m->stats_ev || !m->sig_term || !m->sig_int || evsignal_add(m->sig_term, NULL) ||
-        evsignal_add(m->sig_int, NULL)) {
+        !m->stats_ev || !m->sig_term || !m->sig_int || !m->sig_hup ||
+        evsignal_add(m->sig_term, NULL) || evsignal_add(m->sig_int, NULL) ||
+        evsignal_add(m->sig_hup, NULL)) {
         log_err("cannot set up events");
         goto out;
     }
@@ -715,7 +636,7 @@ run(struct mon *m)
                  "it is synchronised; clock_check = no turns this off", m->clock_detail);
     m->batchsize = 1;
     log_warn("ntspool-monitor %s: working for %s", NTSPOOL_VERSION, m->cfg.url);
-    fetch(m);
+    mon_fetch(m);
     event_base_dispatch(m->base);
     rc = 0;
 out:
@@ -735,7 +656,7 @@ out:
     free(m->by_id);
     {
         struct event *evs[] = {m->fetch_ev, m->flush_ev,  m->send_ev, m->health_ev,
-                               m->stats_ev, m->sig_term, m->sig_int};
+                               m->stats_ev, m->sig_term, m->sig_int, m->sig_hup};
         for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
             if (evs[i])
                 event_free(evs[i]);
@@ -792,7 +713,9 @@ main(int argc, char **argv)
         log_err("%s: [monitor] url and key_file are required", path);
         return EXIT_CONFIG;
     }
-    if (read_key(m.cfg.key_file, m.key, sizeof(m.key)) != 0)
+    m.cfg_path = path;
+    m.verbose = verbose;
+    if (mon_read_key(m.cfg.key_file, m.key, sizeof(m.key)) != 0)
         return EXIT_CONFIG;
     signal(SIGPIPE, SIG_IGN);
     srandom((unsigned)time(NULL) ^ (unsigned)getpid());

@@ -334,28 +334,9 @@ reload(struct svc *s)
         log_err("reload: keeping the running configuration");
         return;
     }
-    if (c.nlisten != s->cfg.nlisten ||
-        memcmp(c.listen, s->cfg.listen, sizeof(c.listen[0]) * c.nlisten) != 0 ||
-        strcmp(c.public_url, s->cfg.public_url) != 0 ||
-        strcmp(c.database, s->cfg.database) != 0 ||
-        strcmp(c.secret_file, s->cfg.secret_file) != 0 || c.builtin != s->cfg.builtin ||
-        c.max_connections != s->cfg.max_connections ||
-        c.max_conn_per_addr != s->cfg.max_conn_per_addr ||
-        c.header_timeout != s->cfg.header_timeout || c.body_timeout != s->cfg.body_timeout)
-        log_warn("reload: [http] listen, public_url, the connection limits and timeouts, "
-                 "[store] database, secret_file and [monitor] builtin take effect only "
-                 "after a restart");
     /* What needs a restart keeps its running value. */
-    c.nlisten = s->cfg.nlisten;
-    memcpy(c.listen, s->cfg.listen, sizeof(c.listen));
-    memcpy(c.public_url, s->cfg.public_url, sizeof(c.public_url));
-    memcpy(c.database, s->cfg.database, sizeof(c.database));
-    memcpy(c.secret_file, s->cfg.secret_file, sizeof(c.secret_file));
-    c.builtin = s->cfg.builtin;
-    c.max_connections = s->cfg.max_connections;
-    c.max_conn_per_addr = s->cfg.max_conn_per_addr;
-    c.header_timeout = s->cfg.header_timeout;
-    c.body_timeout = s->cfg.body_timeout;
+    if (config_keep_restart_keys(&c, &s->cfg))
+        log_warn("reload: " CONFIG_RESTART_KEYS_NTSPOOLD " take effect only after a restart");
     if (s->sch && strcmp(c.ca_file, s->cfg.ca_file) != 0) {
         char err[256];
         struct tlsctx *t = tlsctx_new(c.ca_file[0] ? c.ca_file : NULL, false, err,

@@ -149,6 +149,13 @@ int db_token_randomizer(char out[DB_RANDOMIZER_LEN + 1]);
 /* A random (version 4) UUID in canonical lowercase text, and a NUL. */
 int db_uuid_new(char out[DB_UUID_LEN + 1]);
 
+/* Lowercase hex HMAC-SHA256 with key (key_len bytes) of label, a NUL, then
+   msg: the label keeps one use of a key apart from every other.  out gets
+   DB_MAC_LEN characters and a NUL.  0 / -1. */
+#define DB_MAC_LEN 64
+int db_token_mac(const unsigned char *key, size_t key_len, const char *label,
+                 const char *msg, char out[DB_MAC_LEN + 1]);
+
 /* Constant-time equality of two strings (the time depends on lengths only). */
 bool db_token_equal(const char *a, const char *b);
 
@@ -260,8 +267,10 @@ int db_source_count(struct db *db, int64_t *active);
 int db_source_get(struct db *db, int64_t id, struct db_source *out); /* 1/0/-1 */
 int db_source_by_uuid(struct db *db, const char *uuid,
                       struct db_source *out); /* 1/0/-1 */
-/* Mark deleted at now (kept for history; no longer listed or probed).
-   owner < 0: any owner (admin).  1 deleted, 0 no such active source of owner. */
+/* Mark deleted at now (kept for history; no longer listed or probed) and
+   give up its pending alerts (failed, "the time source was deleted"; one in
+   flight is not retried, see db_alert_update).  owner < 0: any owner
+   (admin).  1 deleted, 0 no such active source of owner. */
 int db_source_delete(struct db *db, int64_t id, int64_t owner, int64_t now);
 /* Replace the randomizer with 22 fresh characters and write the new token.
    owner < 0: any owner.  1 done, 0 no such active source of owner. */
@@ -567,12 +576,13 @@ struct db_alert {
 /* Queue a message: a row with status (PENDING, or FAILED when it cannot be
    sent at all, detail saying why), next_try = a->time.  *id may be NULL. */
 int db_alert_add(struct db *db, const struct db_alert *a, int64_t *id);
-/* Pending messages due at now (next_try <= now), oldest first, at most
-   max, payload included.  *out malloc'd, caller frees. */
+/* Pending messages of active sources due at now (next_try <= now), oldest
+   first, at most max, payload included.  *out malloc'd, caller frees. */
 int db_alerts_due(struct db *db, int64_t now, size_t max, struct db_alert **out,
                   size_t *n);
 /* Record an attempt: new status, attempts, next_try, detail (NULL: "").
-   0 / -1. */
+   A retry (PENDING) of a message whose source was deleted meanwhile is
+   recorded as FAILED, "the time source was deleted".  0 / -1. */
 int db_alert_update(struct db *db, int64_t id, enum db_alert_status st, int attempts,
                     int64_t next_try, int64_t now, const char *detail);
 /* An account's messages, newest first, at most max (the API's "sent", the
@@ -587,11 +597,14 @@ int db_alert_log(struct db *db, int64_t user, size_t max, struct db_alert **out,
    short transaction: at most max_rows (<= 0: DB_FOLD_MAX_ROWS), in steps of
    DB_FOLD_STEP_ROWS while the call is within its budget of budget_ms (<= 0:
    DB_FOLD_BUDGET_MS), commit included (at least one step is always done);
-   what is left of the budget drops detail rows no sample uses any more.
+   what is left of the budget drops detail rows no sample uses any more, and
+   then alert_log rows (sent or failed) older than DB_ALERT_LOG_DAYS before
+   now, oldest first, in steps of DB_FOLD_STEP_ROWS (at least one a call).
    From then on, samples older than the cutoff are refused (DB_TOO_OLD).
    Returns rows folded (0: nothing left to fold), or -1.  Call it from the
    event loop again soon while it returns more than 0 (it keeps up with ten
    monitors at one call every 100 ms), else e.g. once a minute. */
+#define DB_ALERT_LOG_DAYS 90 /* alerts sent or given up are listed this long */
 #define DB_FOLD_MAX_ROWS  2000
 #define DB_FOLD_STEP_ROWS 100
 #define DB_FOLD_BUDGET_MS 5

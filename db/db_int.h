@@ -92,6 +92,8 @@ enum db_stmt {
     ST_ALERT_DUE,
     ST_ALERT_UPDATE,
     ST_ALERT_LIST,
+    ST_ALERT_PRUNE,
+    ST_ALERT_CANCEL_SOURCE,
     ST_COUNT
 };
 

@@ -12,7 +12,8 @@
  * sums add, minima and maxima combine, the later score wins), so the
  * chunking never shows in the aggregates.  The cutoff of every fold is kept
  * as the fold horizon: samples older than it are refused from then on, so a
- * retried batch cannot be folded twice. */
+ * retried batch cannot be folded twice.  The same calls prune the history
+ * of alerts (alert_log) after DB_ALERT_LOG_DAYS, the same way. */
 #include "db/db_int.h"
 
 #include <math.h>
@@ -233,6 +234,14 @@ db_fold_old_samples(struct db *db, int64_t now, int days, int max_rows, int budg
         sqlite3_bind_int64(s, 1, DB_DETAIL_EPOCH);
         sqlite3_bind_int(s, 2, step);
         if (db_exec_stmt(db, s, "details gc") < 0)
+            goto fail;
+    } while (sqlite3_changes(db->h) == step && 3 * elapsed_ms(&t0) < budget_ms);
+    /* And the history of alerts: finished messages past their age. */
+    do {
+        s = db_stmt(db, ST_ALERT_PRUNE);
+        sqlite3_bind_int64(s, 1, now - (int64_t)DB_ALERT_LOG_DAYS * 86400);
+        sqlite3_bind_int(s, 2, step);
+        if (db_exec_stmt(db, s, "alert log prune") < 0)
             goto fail;
     } while (sqlite3_changes(db->h) == step && 3 * elapsed_ms(&t0) < budget_ms);
     free(rows);

@@ -222,6 +222,11 @@ const char *const db_migrations[DB_SCHEMA_VERSION] = {
     "a.id, a.time, a.user, a.source, s.host, s.port, a.cause, a.channel, a.status, "     \
     "a.attempts, a.next_try, a.updated, a.detail"
 
+/* Pending messages of a deleted source are given up, never sent. */
+#define ALERT_SOURCE_GONE                                                                \
+    "(SELECT deleted FROM time_sources WHERE id = alert_log.source) IS NOT NULL"
+#define ALERT_GONE_DETAIL "the time source was deleted"
+
 const char *const db_stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_BEGIN_READ] = "BEGIN DEFERRED",
@@ -300,12 +305,26 @@ const char *const db_stmt_sql[ST_COUNT] = {
         "next_try, updated, detail, payload) VALUES(?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?1, ?8, ?9)",
     [ST_ALERT_DUE] = "SELECT " ALERT_COLS ", a.payload FROM alert_log a "
                      "JOIN time_sources s ON s.id = a.source "
-                     "WHERE a.status = 0 AND a.next_try <= ?1 ORDER BY a.next_try LIMIT ?2",
-    [ST_ALERT_UPDATE] = "UPDATE alert_log SET status = ?2, attempts = ?3, next_try = ?4, "
-                        "updated = ?5, detail = ?6 WHERE id = ?1",
+                     "WHERE a.status = 0 AND a.next_try <= ?1 AND s.deleted IS NULL "
+                     "ORDER BY a.next_try LIMIT ?2",
+    /* A retry (?2 = 0) of a message whose source was deleted meanwhile (the
+       attempt was in flight) is given up instead. */
+    [ST_ALERT_UPDATE] =
+        "UPDATE alert_log SET status = CASE WHEN ?2 = 0 AND " ALERT_SOURCE_GONE
+        " THEN 2 ELSE ?2 END, attempts = ?3, next_try = ?4, updated = ?5, "
+        "detail = CASE WHEN ?2 = 0 AND " ALERT_SOURCE_GONE " THEN '" ALERT_GONE_DETAIL
+        "' ELSE ?6 END WHERE id = ?1",
+    [ST_ALERT_CANCEL_SOURCE] = "UPDATE alert_log SET status = 2, next_try = ?2, updated = ?2, "
+                               "detail = '" ALERT_GONE_DETAIL "' "
+                               "WHERE source = ?1 AND status = 0",
     [ST_ALERT_LIST] = "SELECT " ALERT_COLS " FROM alert_log a "
                       "JOIN time_sources s ON s.id = a.source "
                       "WHERE a.user = ?1 ORDER BY a.time DESC, a.id DESC LIMIT ?2",
+    /* Finished messages (sent or failed) from before ?1 among the ?2 oldest
+       rows: the front of the table, where ids and times grow together, so
+       no scan; a pending row there waits for its last attempt. */
+    [ST_ALERT_PRUNE] = "DELETE FROM alert_log WHERE id IN (SELECT id FROM alert_log "
+                       "ORDER BY id LIMIT ?2) AND time < ?1 AND status != 0",
     /* A source by host and port (time_sources_active_host) or uuid with its
        score rows and their monitors' names, in the order of the scores key. */
     [ST_SRC_SCORES_FIND] =

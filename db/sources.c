@@ -131,13 +131,30 @@ int
 db_source_delete(struct db *db, int64_t id, int64_t owner, int64_t now)
 {
     sqlite3_stmt *s = db_stmt(db, ST_SRC_DEL);
+    int deleted;
 
+    if (db_tx_begin(db) < 0)
+        return -1;
     sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_int64(s, 2, owner);
     sqlite3_bind_int64(s, 3, now);
     if (db_exec_stmt(db, s, "source delete") < 0)
+        goto fail;
+    deleted = sqlite3_changes(db->h) > 0;
+    /* Its alerts still waiting are given up: nobody asked about it any more. */
+    if (deleted) {
+        s = db_stmt(db, ST_ALERT_CANCEL_SOURCE);
+        sqlite3_bind_int64(s, 1, id);
+        sqlite3_bind_int64(s, 2, now);
+        if (db_exec_stmt(db, s, "cancel alerts") < 0)
+            goto fail;
+    }
+    if (db_tx_commit(db) < 0)
         return -1;
-    return sqlite3_changes(db->h) > 0;
+    return deleted;
+fail:
+    db_tx_rollback(db);
+    return -1;
 }
 
 int

@@ -270,6 +270,34 @@ db_uuid_new(char out[DB_UUID_LEN + 1])
     return 0;
 }
 
+int
+db_token_mac(const unsigned char *key, size_t key_len, const char *label, const char *msg,
+             char out[DB_MAC_LEN + 1])
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t ll = strlen(label) + 1, ml = strlen(msg), len = 0;
+    unsigned char md[DB_MAC_LEN / 2], *in = malloc(ll + ml);
+    int rc = -1;
+
+    if (!in)
+        return -1;
+    memcpy(in, label, ll); /* with its NUL: no label is a prefix of another's input */
+    memcpy(in + ll, msg, ml);
+    if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, key_len, in, ll + ml, md,
+                  sizeof(md), &len) != NULL &&
+        len == sizeof(md)) {
+        for (size_t i = 0; i < sizeof(md); i++) {
+            out[2 * i] = digits[md[i] >> 4];
+            out[2 * i + 1] = digits[md[i] & 15];
+        }
+        out[DB_MAC_LEN] = '\0';
+        rc = 0;
+    }
+    OPENSSL_cleanse(md, sizeof(md));
+    free(in);
+    return rc;
+}
+
 bool
 db_token_equal(const char *a, const char *b)
 {

@@ -75,6 +75,21 @@ dns_addr_is_private(const struct sockaddr *sa)
     return true;
 }
 
+bool
+dns_result_is_refused(const struct dns_result *res, enum dns_private_policy policy)
+{
+    size_t private = 0;
+
+    for (size_t i = 0; i < res->n; i++)
+        if (dns_addr_is_private((const struct sockaddr *)&res->addr[i]))
+            private++;
+    switch (policy) {
+    case DNS_REFUSE_ALL_PRIVATE: return res->n > 0 && private == res->n;
+    case DNS_REFUSE_ANY_PRIVATE: return private > 0;
+    }
+    return true;
+}
+
 static int
 same_addr(const struct sockaddr_storage *a, const struct sockaddr *b)
 {

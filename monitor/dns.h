@@ -51,4 +51,18 @@ int dns_error_is_local(int eai);
    than AF_INET and AF_INET6 counts as private. */
 bool dns_addr_is_private(const struct sockaddr *sa);
 
+/* Which names resolving to private addresses (dns_addr_is_private) a caller
+   refuses: a time source only when every address is private (a name with a
+   public address can be probed at it, and a pool name may mix in a local
+   one); a webhook when any is (the sender must never reach inside). */
+enum dns_private_policy {
+    DNS_REFUSE_ALL_PRIVATE = 1, /* refuse when there are addresses and all are private */
+    DNS_REFUSE_ANY_PRIVATE = 2, /* refuse when one address is private */
+};
+
+/* True when the addresses of res are refused under policy.  A result
+   without addresses is never refused here (the caller decides what a name
+   that does not resolve means). */
+bool dns_result_is_refused(const struct dns_result *res, enum dns_private_policy policy);
+
 #endif

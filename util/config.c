@@ -648,6 +648,48 @@ config_defaults(struct config *c, enum config_prog prog)
     c->log_level = 1; /* LOG_LEVEL_WARN */
 }
 
+/* Put back the running value of field (a string, or any other field). */
+#define KEEP_STR(field)                                                                  \
+    do {                                                                                 \
+        changed |= strcmp(c->field, old->field) != 0;                                    \
+        memcpy(c->field, old->field, sizeof(c->field));                                  \
+    } while (0)
+#define KEEP(field)                                                                      \
+    do {                                                                                 \
+        changed |= c->field != old->field;                                               \
+        c->field = old->field;                                                           \
+    } while (0)
+
+bool
+config_keep_restart_keys(struct config *c, const struct config *old)
+{
+    bool changed = false;
+
+    if (c->prog == CONFIG_NTSPOOLD) {
+        changed = c->nlisten != old->nlisten ||
+                  memcmp(c->listen, old->listen, sizeof(c->listen[0]) * c->nlisten) != 0;
+        c->nlisten = old->nlisten;
+        memcpy(c->listen, old->listen, sizeof(c->listen));
+        KEEP_STR(public_url);
+        KEEP_STR(database);
+        KEEP_STR(secret_file);
+        KEEP(builtin);
+        KEEP(max_connections);
+        KEEP(max_conn_per_addr);
+        KEEP(header_timeout);
+        KEEP(body_timeout);
+    } else {
+        KEEP_STR(url);
+        KEEP_STR(probe_ca_file);
+        KEEP_STR(spool);
+        KEEP(spool_max);
+    }
+    return changed;
+}
+
+#undef KEEP
+#undef KEEP_STR
+
 /* Debian's libinih reads its options from globals (ini.h); set each one this
    file depends on, whatever another user of the library left there.  The
    line buffer is a VLA of ini_max_line bytes on libinih's stack. */

@@ -124,6 +124,18 @@ int config_load(struct config *c, enum config_prog prog, const char *path, char 
 int config_load_string(struct config *c, enum config_prog prog, const char *name,
                        const char *text, char *err, size_t errlen);
 
+/* For a reload (SIGHUP): put back into c, the file just read, the running
+   value (old, same program) of every key that takes effect only at start:
+   ntspoold's [http] listen, public_url, the connection limits and
+   deadlines, [store] database, secret_file and [monitor] builtin; ntspool-monitor's [monitor] url, probe_ca_file, spool
+   and spool_max.  True when one of them had changed (the caller says a
+   restart is needed: CONFIG_RESTART_KEYS_*). */
+bool config_keep_restart_keys(struct config *c, const struct config *old);
+#define CONFIG_RESTART_KEYS_NTSPOOLD                                                     \
+    "[http] listen, public_url, max_connections, max_connections_per_address, "          \
+    "header_timeout, body_timeout, [store] database, secret_file and [monitor] builtin"
+#define CONFIG_RESTART_KEYS_MONITOR "[monitor] url, probe_ca_file, spool and spool_max"
+
 /* Parse one "ADDR:PORT" listen item ("[::1]:8080" for IPv6).  0 or -1. */
 int config_parse_listen(const char *s, struct config_listen *out);
 

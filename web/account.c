@@ -102,9 +102,13 @@ form_page(struct web_req *r, enum what what, int status, const char *kind,
           const char *notice, const char *email)
 {
     struct evbuffer *b = evbuffer_new();
-    const char *csrf = r->sess.on ? r->sess.csrf : NULL;
+    char csrf[DB_MAC_LEN + 1];
 
-    if (!b) {
+    /* These forms are filled in before a session: their token is the
+       pre-session one (session.c). */
+    if (!b || session_pre_token(r, csrf) != 0) {
+        if (b)
+            evbuffer_free(b);
         web_reply(r, 500, NULL, NULL);
         return;
     }
@@ -349,10 +353,18 @@ form_or_get(struct web_req *r, enum what what, struct evkeyvalq *q)
             form_page(r, what, 200, NULL, NULL, NULL);
         return -1;
     }
-    /* No session is loaded here: logging in again from a browser that
-       still has one needs no CSRF token (SameSite and the Origin check
-       guard these forms). */
-    return page_form(r, q);
+    /* No session is loaded here (logging in again from a browser that
+       still has one is fine): the token is the pre-session one, checked
+       after page_form's Origin check. */
+    if (page_form(r, q) != 0)
+        return -1;
+    if (!session_pre_ok(r, evhttp_find_header(q, HTML_CSRF_FIELD))) {
+        evhttp_clear_headers(q);
+        page_error(r, 403, "The form's security token is missing or stale: reload the "
+                           "page and try again.");
+        return -1;
+    }
+    return 0;
 }
 
 void

@@ -5,7 +5,8 @@
  * A key that is absent keeps its value, null or "" clears it.  The e-mail
  * address and the URL are checked by alertmsg's rules; a webhook whose host
  * is a name is resolved (without blocking) unless allow_private is on, and
- * refused when any of its addresses is loopback, private or link-local.
+ * refused when any of its addresses is loopback, private or link-local
+ * (dns_result_is_refused, DNS_REFUSE_ANY_PRIVATE).
  * That is checked again before every send (web/alerts.c), since DNS
  * changes.  The URL may carry a secret: it is shown to its owner only and
  * never logged. */
@@ -88,15 +89,11 @@ put_resolved(const struct dns_result *res, void *arg)
     struct web_req *r = p->r;
     struct db_alert_settings as = p->as;
     alertapi_done_fn *done = p->done;
-    size_t private = 0;
 
     p->dns = NULL;
     web_req_unwait(r);
     free(p);
-    for (size_t i = 0; i < res->n; i++)
-        if (dns_addr_is_private((const struct sockaddr *)&res->addr[i]))
-            private++;
-    if (private > 0) {
+    if (dns_result_is_refused(res, DNS_REFUSE_ANY_PRIVATE)) {
         done(r, &as, "invalid_webhook",
              "the webhook's host resolves to a loopback, private or link-local address");
         return;

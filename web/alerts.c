@@ -162,12 +162,10 @@ on_resolved(const struct dns_result *res, void *arg)
         finish(s, false, true, res->error ? res->detail : "the name has no address");
         return;
     }
-    for (size_t i = 0; i < res->n; i++)
-        if (dns_addr_is_private((const struct sockaddr *)&res->addr[i])) {
-            finish(s, false, true,
-                   "the name resolves to a loopback, private or link-local address");
-            return;
-        }
+    if (dns_result_is_refused(res, DNS_REFUSE_ANY_PRIVATE)) {
+        finish(s, false, true, "the name resolves to a loopback, private or link-local address");
+        return;
+    }
     /* Pin the first checked address for this host and port. */
     sa = (const struct sockaddr *)&res->addr[0];
     if (sa->sa_family == AF_INET6)

@@ -14,7 +14,6 @@
 
 #include <event2/event.h>
 #include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 
 #include "util/log.h"
 #include "util/util.h"
@@ -191,92 +190,19 @@ api_sources(struct web_req *r)
 
 /* ---- one source --------------------------------------------------------------- */
 
-/* Monitor names by id (a pool has a handful of monitors). */
-struct names {
-    struct db_monitor *m;
-    size_t n;
-};
-
-static const char *
-name_of(const struct names *nm, int64_t id)
-{
-    for (size_t i = 0; i < nm->n; i++)
-        if (nm->m[i].id == id)
-            return nm->m[i].name;
-    return "";
-}
-
-/* kind=, monitor= (id or name), since=, limit= into q.  -1 after a reply. */
-static int
-parse_selection(struct web_req *r, const struct names *nm, struct db_sample_query *q)
-{
-    struct evkeyvalq params;
-    const char *kind, *mon;
-    long since = 0, limit = 100;
-    int rc = -1;
-
-    if (web_query(r, &params) != 0)
-        return -1;
-    q->kind = -1;
-    q->monitor = -1;
-    kind = evhttp_find_header(&params, "kind");
-    mon = evhttp_find_header(&params, "monitor");
-    if (kind && *kind) {
-        enum score_kind k;
-        if (score_kind_parse(kind, &k) != 0) {
-            web_reply_error(r, 400, "bad_parameter",
-                            "kind must be nts-v4, nts-v6, pool-v4 or pool-v6");
-            goto out;
-        }
-        q->kind = (int)k;
-    }
-    if (mon && *mon && strcmp(mon, "*") != 0) {
-        long id;
-        size_t i;
-        if (util_parse_long(mon, 1, INT64_MAX / 2, &id) == 0) {
-            q->monitor = id;
-        } else {
-            for (i = 0; i < nm->n && strcmp(nm->m[i].name, mon) != 0; i++)
-                ;
-            if (i == nm->n) {
-                web_reply_error(r, 400, "bad_parameter", "unknown monitor");
-                goto out;
-            }
-            q->monitor = nm->m[i].id;
-        }
-    }
-    if (web_param_int(r, &params, "since", 0, INT64_MAX / 2, &since) != 0 ||
-        web_param_int(r, &params, "limit", 1, 1000000, &limit) != 0)
-        goto out;
-    q->since = since;
-    q->limit = limit > WEB_MAX_PAGE ? WEB_MAX_PAGE : (size_t)limit;
-    rc = 0;
-out:
-    evhttp_clear_headers(&params);
-    return rc;
-}
-
 static void
 samples_or_scores(struct web_req *r, int64_t id, bool scores)
 {
     struct db_sample_query q;
-    struct names nm = {0};
     struct db_sample_row *rows = NULL;
     size_t n = 0;
     json_t *arr;
 
     memset(&q, 0, sizeof(q));
     q.source = id;
-    if (db_monitors_list(r->w->p.db, &nm.m, &nm.n) != 0) {
-        web_reply_error(r, 500, "internal", "database error");
+    if (monsel_query(r, &q) != 0)
         return;
-    }
-    if (parse_selection(r, &nm, &q) != 0) {
-        free(nm.m);
-        return;
-    }
     if (db_recent_samples(r->w->p.db, &q, &rows, &n) != 0) {
-        free(nm.m);
         web_reply_error(r, 500, "internal", "database error");
         return;
     }
@@ -287,12 +213,12 @@ samples_or_scores(struct web_req *r, int64_t id, bool scores)
 
         if (scores)
             o = json_pack("{s:I,s:s,s:s,s:o,s:o}", "time", (json_int_t)s->time, "kind",
-                          score_kind_str(s->kind), "monitor", name_of(&nm, s->monitor),
+                          score_kind_str(s->kind), "monitor", monsel_name(r->w, s->monitor, r->now),
                           "score", real_or_null(s->score), "step", real_or_null(s->step));
         else
             o = json_pack("{s:I,s:s,s:s,s:I,s:s,s:s,s:o,s:o,s:o*}", "time",
                           (json_int_t)s->time, "kind", score_kind_str(s->kind), "monitor",
-                          name_of(&nm, s->monitor), "monitor_id", (json_int_t)s->monitor,
+                          monsel_name(r->w, s->monitor, r->now), "monitor_id", (json_int_t)s->monitor,
                           "address", s->address, "reason",
                           result_probe_reason_str(s->reason), "step", real_or_null(s->step),
                           "score", real_or_null(s->score), "probe",
@@ -303,7 +229,6 @@ samples_or_scores(struct web_req *r, int64_t id, bool scores)
         }
     }
     free(rows);
-    free(nm.m);
     web_reply_json(r, 200, arr ? json_pack("{s:o}", scores ? "scores" : "samples", arr)
                                : NULL);
 }

@@ -16,7 +16,6 @@
 
 #include <event2/buffer.h>
 #include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 
 #include "util/util.h"
 #include "web/jsonw.h"
@@ -55,67 +54,6 @@ find_source(struct web *w, const char *raw, int64_t now, struct db_source_scores
 out:
     free(dec);
     return rc;
-}
-
-/* ---- monitor names, cached ---------------------------------------------------- */
-
-/* Monitors are few, never deleted, and a monitor's name never changes (db/:
-   no rename), so a name found in the cache is right for good; a miss (a
-   monitor added since, by this process or an administration command) reloads
-   the list, at most once every MONCACHE_RETRY_S so that a wrong name in a
-   query cannot make every request a query. */
-#define MONCACHE_RETRY_S 1
-
-static int
-moncache_load(struct web *w, int64_t now)
-{
-    struct db_monitor *m = NULL;
-    size_t n = 0;
-
-    w->mons_loaded = now;
-    if (db_monitors_list(w->p.db, &m, &n) != 0)
-        return -1;
-    free(w->mons);
-    w->mons = m;
-    w->nmons = n;
-    w->mons_valid = true;
-    return 0;
-}
-
-/* The cached monitor with this id (id >= 0) or name (id < 0), NULL none. */
-static const struct db_monitor *
-moncache_find(struct web *w, int64_t id, const char *name, int64_t now)
-{
-    for (int pass = 0; pass < 2; pass++) {
-        for (size_t i = 0; i < w->nmons; i++)
-            if (id >= 0 ? w->mons[i].id == id : strcmp(w->mons[i].name, name) == 0)
-                return &w->mons[i];
-        if (pass == 0 && (!w->mons_valid || now - w->mons_loaded >= MONCACHE_RETRY_S ||
-                          now < w->mons_loaded)) {
-            if (moncache_load(w, now) != 0)
-                return NULL;
-        } else {
-            break;
-        }
-    }
-    return NULL;
-}
-
-static const char *
-monitor_name(struct web *w, int64_t id, int64_t now)
-{
-    const struct db_monitor *m = moncache_find(w, id, NULL, now);
-
-    return m ? m->name : "";
-}
-
-void
-compat_free(struct web *w)
-{
-    free(w->mons);
-    w->mons = NULL;
-    w->nmons = 0;
-    w->mons_valid = false;
 }
 
 static void
@@ -261,7 +199,7 @@ render_csv(struct web_req *r, const struct db_sample_row *rows, size_t n)
         evbuffer_add(b, ",", 1);
         csv_num(b, s->score, 3);
         evbuffer_add_printf(b, ",%lld,", (long long)s->monitor);
-        csv_field(b, monitor_name(r->w, s->monitor, r->now));
+        csv_field(b, monsel_name(r->w, s->monitor, r->now));
         evbuffer_add(b, ",", 1);
         csv_num(b, isfinite(s->delay) ? s->delay * 1e3 : NAN, 3);
         /* leap: not kept per row; error: the scoring reason when not ok. */
@@ -272,54 +210,6 @@ render_csv(struct web_req *r, const struct db_sample_row *rows, size_t n)
     }
     web_reply(r, 200, "text/csv; charset=utf-8", b);
     evbuffer_free(b);
-}
-
-/* The selection of the query string into q; 0, or -1 with the reply sent. */
-static int
-parse_query(struct web_req *r, struct db_sample_query *q)
-{
-    struct evkeyvalq params;
-    const char *mon, *kind;
-    long since = 0, limit = 100;
-
-    if (web_query(r, &params) != 0)
-        return -1;
-    q->kind = -1;
-    q->monitor = -1;
-    if (web_param_int(r, &params, "since", 0, INT64_MAX / 2, &since) != 0 ||
-        web_param_int(r, &params, "limit", 1, 1000000, &limit) != 0) {
-        evhttp_clear_headers(&params);
-        return -1;
-    }
-    mon = evhttp_find_header(&params, "monitor");
-    if (mon && *mon && strcmp(mon, "*") != 0) {
-        const struct db_monitor *m = moncache_find(r->w, -1, mon, r->now);
-        long id;
-
-        if (!m && util_parse_long(mon, 1, INT64_MAX / 2, &id) == 0)
-            m = moncache_find(r->w, id, NULL, r->now);
-        if (!m) {
-            evhttp_clear_headers(&params);
-            web_reply_error(r, 400, "bad_parameter", "unknown monitor");
-            return -1;
-        }
-        q->monitor = m->id;
-    }
-    kind = evhttp_find_header(&params, "kind");
-    if (kind && *kind) {
-        enum score_kind k;
-        if (score_kind_parse(kind, &k) != 0) {
-            evhttp_clear_headers(&params);
-            web_reply_error(r, 400, "bad_parameter",
-                            "kind must be nts-v4, nts-v6, pool-v4 or pool-v6");
-            return -1;
-        }
-        q->kind = (int)k;
-    }
-    evhttp_clear_headers(&params);
-    q->since = since;
-    q->limit = limit > WEB_MAX_PAGE ? WEB_MAX_PAGE : (size_t)limit;
-    return 0;
 }
 
 void
@@ -345,7 +235,7 @@ compat_scores(struct web_req *r, const char *host, const char *what)
     }
     memset(&q, 0, sizeof(q));
     q.source = sc.st.src.id;
-    if (parse_query(r, &q) != 0) {
+    if (monsel_query(r, &q) != 0) {
         db_source_scores_free(&sc);
         return;
     }

@@ -74,11 +74,12 @@ time_s(char out[HTML_TIME_LEN], int64_t t)
 
 /* ?kind=&monitor=&page=: 0, or -1 after a 400 page. */
 static int
-parse_sel(struct web_req *r, const struct db_monitor *mons, size_t nm, struct sel *s)
+parse_sel(struct web_req *r, struct sel *s)
 {
     struct evkeyvalq q;
     const char *kind, *mon, *page;
     const char *bad = NULL;
+    char why[128];
 
     s->kind = -1;
     s->monitor = -1;
@@ -95,17 +96,8 @@ parse_sel(struct web_req *r, const struct db_monitor *mons, size_t nm, struct se
         else
             bad = "Unknown kind: pick one of the list.";
     }
-    if (!bad && mon && *mon) {
-        long id;
-        size_t i = nm;
-        if (util_parse_long(mon, 1, INT64_MAX / 2, &id) == 0)
-            for (i = 0; i < nm && mons[i].id != id; i++)
-                ;
-        if (i == nm)
-            bad = "Unknown monitor: pick one of the list.";
-        else
-            s->monitor = mons[i].id;
-    }
+    if (!bad && monsel_parse(r, mon, &s->monitor, why, sizeof(why)) != 0)
+        bad = "Unknown monitor: pick one of the list.";
     if (!bad && page && *page && util_parse_long(page, 1, MAX_PAGE, &s->page) != 0)
         bad = "The page number must be a whole number from 1.";
     evhttp_clear_headers(&q);
@@ -409,7 +401,7 @@ details_page(struct web_req *r, const struct db_source_status *st)
         page_error(r, 500, "Database error; try again.");
         return;
     }
-    if (parse_sel(r, mons, nm, &s) != 0)
+    if (parse_sel(r, &s) != 0)
         goto out;
     if (db_source_monitor_scores(r->w->p.db, st->src.id, r->now, &ms, &nms) != 0) {
         page_error(r, 500, "Database error; try again.");

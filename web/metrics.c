@@ -29,7 +29,7 @@ struct histogram {
 };
 
 struct metrics {
-    uint64_t probes[SCORE_KINDS][PROBE_COOKIES_SHORT + 1];
+    uint64_t probes[METRICS_MONITORS][SCORE_KINDS][PROBE_COOKIES_SHORT + 1];
     struct histogram duration, lag, db;
     uint64_t stored, dropped;
     uint64_t http[METRICS_ROUTES][HTTP_STATUSES];
@@ -62,14 +62,27 @@ observe(struct histogram *h, const double *bounds, int nb, double v)
     h->sum += v;
 }
 
+static void
+count_probe(struct metrics *m, enum metrics_monitor who, enum score_kind kind,
+            enum probe_reason reason)
+{
+    if ((unsigned)kind < SCORE_KINDS && (unsigned)reason <= PROBE_COOKIES_SHORT)
+        m->probes[who][kind][reason]++;
+}
+
 void
 metrics_probe(struct metrics *m, enum score_kind kind, enum probe_reason reason,
               double duration, double lag)
 {
-    if ((unsigned)kind < SCORE_KINDS && (unsigned)reason <= PROBE_COOKIES_SHORT)
-        m->probes[kind][reason]++;
+    count_probe(m, METRICS_BUILTIN, kind, reason);
     observe(&m->duration, dur_bounds, DUR_BUCKETS, duration);
     observe(&m->lag, lag_bounds, LAG_BUCKETS, lag);
+}
+
+void
+metrics_remote_probe(struct metrics *m, enum score_kind kind, enum probe_reason reason)
+{
+    count_probe(m, METRICS_REMOTE, kind, reason);
 }
 
 void
@@ -148,17 +161,21 @@ int
 metrics_render(const struct metrics *m, const struct metrics_gauges *g,
                struct evbuffer *out)
 {
-    evbuffer_add_printf(out, "# HELP ntspool_probes_total Probes finished, by kind and "
-                             "the scoring reason of their sample.\n"
+    evbuffer_add_printf(out, "# HELP ntspool_probes_total Probes finished, by kind, the "
+                             "scoring reason of their sample and the monitor (builtin, or "
+                             "remote: stored from the monitor API).\n"
                              "# TYPE ntspool_probes_total counter\n");
-    for (int k = 0; k < SCORE_KINDS; k++)
-        for (int r = 0; r <= PROBE_COOKIES_SHORT; r++)
-            if (m->probes[k][r])
-                evbuffer_add_printf(out, "ntspool_probes_total{kind=\"%s\",reason=\"%s\"} "
-                                         "%llu\n",
-                                    score_kind_str((enum score_kind)k),
-                                    result_probe_reason_str((enum probe_reason)r),
-                                    (unsigned long long)m->probes[k][r]);
+    for (int w = 0; w < METRICS_MONITORS; w++)
+        for (int k = 0; k < SCORE_KINDS; k++)
+            for (int r = 0; r <= PROBE_COOKIES_SHORT; r++)
+                if (m->probes[w][k][r])
+                    evbuffer_add_printf(out,
+                                        "ntspool_probes_total{kind=\"%s\",reason=\"%s\","
+                                        "monitor=\"%s\"} %llu\n",
+                                        score_kind_str((enum score_kind)k),
+                                        result_probe_reason_str((enum probe_reason)r),
+                                        w == METRICS_BUILTIN ? "builtin" : "remote",
+                                        (unsigned long long)m->probes[w][k][r]);
     render_histogram(out, "ntspool_probe_duration_seconds",
                      "Time from a probe's start to its result.", &m->duration, dur_bounds,
                      DUR_BUCKETS);

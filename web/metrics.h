@@ -55,10 +55,21 @@ struct metrics_gauges {
 struct metrics *metrics_new(void);
 void metrics_free(struct metrics *m);
 
-/* One finished probe, counted by kind and the reason its sample scored
-   (monitor_fault for a discarded one); duration and lag in s. */
+/* Who made a probe: ntspool_probes_total's "monitor" label. */
+enum metrics_monitor {
+    METRICS_BUILTIN = 0, /* this service's own monitor */
+    METRICS_REMOTE = 1,  /* a result submitted through the monitor API */
+};
+#define METRICS_MONITORS (METRICS_REMOTE + 1)
+
+/* One finished probe of the built-in monitor, counted by kind and the
+   reason its sample scored (monitor_fault for a discarded one); duration
+   and lag in s. */
 void metrics_probe(struct metrics *m, enum score_kind kind, enum probe_reason reason,
                    double duration, double lag);
+/* One result of a remote monitor stored, counted as metrics_probe counts
+   (no duration or lag: the agent measured them, not us). */
+void metrics_remote_probe(struct metrics *m, enum score_kind kind, enum probe_reason reason);
 void metrics_samples_stored(struct metrics *m, uint64_t n);
 /* Results dropped because the write queue was full (never silent). */
 void metrics_samples_dropped(struct metrics *m, uint64_t n);

@@ -364,7 +364,13 @@ monapi_submit(struct web_req *r)
             switch (stored[it->sample].outcome) {
             case DB_STORED:
             case DB_DISCARDED:
-            case DB_LATE: it->state = IT_STORED; break;
+            case DB_LATE:
+                it->state = IT_STORED;
+                metrics_remote_probe(r->w->p.metrics, stored[it->sample].kind,
+                                     stored[it->sample].outcome == DB_DISCARDED
+                                         ? PROBE_MONITOR_FAULT
+                                         : stored[it->sample].reason);
+                break;
             case DB_DUPLICATE: it->state = IT_DUPLICATE; break;
             case DB_INVALID: snprintf(it->why, sizeof(it->why), "malformed"); break;
             case DB_FUTURE: snprintf(it->why, sizeof(it->why), "bad_time"); break;

@@ -148,6 +148,57 @@ session_end(struct web_req *r)
     r->user = -1;
 }
 
+/* ---- before a session -------------------------------------------------------- */
+
+#define PRE_BYTES 16
+#define PRE_LABEL "ntspool pre-session form"
+
+/* The request's pre-session nonce into nonce: 0, or -1 none (or not ours). */
+static int
+pre_nonce(const struct web_req *r, char nonce[2 * PRE_BYTES + 2])
+{
+    const char *h = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Cookie");
+
+    if (webparse_cookie(h, r->w->secure_cookies ? "__Host-" SESSION_PRE_COOKIE
+                                                : SESSION_PRE_COOKIE,
+                        nonce, 2 * PRE_BYTES + 2) != 0 ||
+        !webparse_hex(nonce, 2 * PRE_BYTES))
+        return -1;
+    return 0;
+}
+
+int
+session_pre_token(struct web_req *r, char token[DB_MAC_LEN + 1])
+{
+    char nonce[2 * PRE_BYTES + 2], c[160];
+    unsigned char n[PRE_BYTES];
+
+    if (pre_nonce(r, nonce) != 0) {
+        if (tlsctx_random(n, sizeof(n)) != 0)
+            return -1;
+        hex(nonce, n, sizeof(n));
+        snprintf(c, sizeof(c), "%s%s=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Strict%s",
+                 r->w->secure_cookies ? "__Host-" : "", SESSION_PRE_COOKIE, nonce,
+                 SESSION_PRE_MAX_AGE, r->w->secure_cookies ? "; Secure" : "");
+        evhttp_add_header(evhttp_request_get_output_headers(r->req), "Set-Cookie", c);
+    }
+    return db_token_mac(r->w->p.secret, DB_SECRET_LEN, PRE_LABEL, nonce, token);
+}
+
+bool
+session_pre_ok(const struct web_req *r, const char *given)
+{
+    char nonce[2 * PRE_BYTES + 2], want[DB_MAC_LEN + 1];
+    bool ok;
+
+    if (!given || pre_nonce(r, nonce) != 0 ||
+        db_token_mac(r->w->p.secret, DB_SECRET_LEN, PRE_LABEL, nonce, want) != 0)
+        return false;
+    ok = db_token_equal(given, want);
+    util_wipe(want, sizeof(want));
+    return ok;
+}
+
 bool
 session_csrf_ok(const struct web_req *r, const char *given)
 {

@@ -106,18 +106,14 @@ add_resolved(const struct dns_result *res, void *arg)
     struct add_wait *a = arg;
     struct web_req *r = a->r;
     srcop_added_fn *done = a->done;
-    size_t private = 0;
     char host[DB_HOST_MAX];
     int port = a->port;
 
     a->dns = NULL;
-    for (size_t i = 0; i < res->n; i++)
-        if (dns_addr_is_private((const struct sockaddr *)&res->addr[i]))
-            private++;
     memcpy(host, a->host, sizeof(host));
     web_req_unwait(r);
     free(a);
-    if (res->n > 0 && private == res->n)
+    if (dns_result_is_refused(res, DNS_REFUSE_ALL_PRIVATE))
         done(r, SRCOP_PRIVATE, host, port, 0, NULL);
     else
         add_now(r, host, port, done);

@@ -740,7 +740,7 @@ web_free(struct web *w)
     pwhash_free(w->pwhash);
     throttle_free(w->throttle_acct);
     throttle_free(w->throttle_addr);
-    compat_free(w);
+    monsel_free(w);
     conn_guard_free(w->guard); /* before the connections go */
     if (w->http)
         evhttp_free(w->http);

@@ -35,7 +35,7 @@ struct web {
     struct throttle *throttle_acct; /* failed logins per account (account.c) */
     struct throttle *throttle_addr; /* and per client address */
     bool secure_cookies;     /* public_url is https: cookies get Secure */
-    struct db_monitor *mons; /* the monitors' names, cached (compat.c) */
+    struct db_monitor *mons; /* the monitors' names, cached (monsel.c) */
     size_t nmons;
     int64_t mons_loaded;     /* Unix s of the last load */
     bool mons_valid;
@@ -125,8 +125,27 @@ typedef void alertapi_done_fn(struct web_req *r, const struct db_alert_settings 
                               const char *code, const char *why);
 void alertapi_check(struct web_req *r, const struct db_alert_settings *as,
                     alertapi_done_fn *done);
-/* Free compat.c's cache of monitor names (web_free). */
-void compat_free(struct web *w);
+
+/* ---- monitors by name or id, and the selection of samples (monsel.c) ------------ */
+
+#define MONSEL_ECHO_MAX 64 /* bytes of an unknown monitor= name echoed back */
+
+/* The cached monitor with this id (id >= 0) or name (id < 0), NULL when
+   none (a miss reloads the list, at most once a second).  Valid until the
+   next monsel_* call. */
+const struct db_monitor *monsel_find(struct web *w, int64_t id, const char *name, int64_t now);
+/* The name of monitor id, "" when unknown; valid until the next monsel_* call. */
+const char *monsel_name(struct web *w, int64_t id, int64_t now);
+/* A monitor= value (name or id; NULL, "" or "*": all) into *id (-1: all):
+   0, or -1 with why (plain text, names what is unknown) filled. */
+int monsel_parse(struct web_req *r, const char *mon, int64_t *id, char *why, size_t whylen);
+/* kind=, monitor=, since=, limit= of the query string into q (kind and
+   monitor -1 when absent, limit capped at WEB_MAX_PAGE): 0, or -1 after a
+   400 reply. */
+struct db_sample_query;
+int monsel_query(struct web_req *r, struct db_sample_query *q);
+/* Free the cache (web_free). */
+void monsel_free(struct web *w);
 /* The monitor API (monapi.c): GET /monitoring/get_work, POST /monitoring/submit. */
 void monapi_get_work(struct web_req *r);
 void monapi_submit(struct web_req *r);
@@ -192,6 +211,23 @@ void session_end(struct web_req *r);
 /* The token given (may be NULL) equals the session's CSRF token (constant
    time); false without a session. */
 bool session_csrf_ok(const struct web_req *r, const char *given);
+
+/* Before a session (the login, register and set-password forms), a signed
+   double submit: the cookie SESSION_PRE_COOKIE ("__Host-" in front when
+   cookies are Secure) holds 16 random bytes in hex, the form's CSRF field
+   their HMAC-SHA256 under the service secret (db_token_mac).  Another site
+   can neither read the cookie nor write a matching pair, so a form it posts
+   (login CSRF) is refused even without an Origin header.  The cookie is
+   HttpOnly, SameSite=Strict, Path=/, lives SESSION_PRE_MAX_AGE and is
+   reused while valid (several tabs share it). */
+#define SESSION_PRE_COOKIE  "ntspool_pre"
+#define SESSION_PRE_MAX_AGE 86400
+/* The token for this request's forms, with the cookie in the reply headers
+   when the request had none: 0 / -1. */
+int session_pre_token(struct web_req *r, char token[DB_MAC_LEN + 1]);
+/* The token given (may be NULL) matches the request's cookie (constant
+   time). */
+bool session_pre_ok(const struct web_req *r, const char *given);
 
 /* ---- pages (page.c): what page handlers build on --------------------------------- */
 

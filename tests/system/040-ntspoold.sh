@@ -20,36 +20,15 @@
 
 D=$BIN/ntspoold
 SRV=$BUILD/tests/ntstestd
-for tool in jq curl sqlite3 python3; do
-    command -v "$tool" >/dev/null 2>&1 || { echo "FAIL: $tool not installed"; exit 1; }
-done
+need_tools jq curl sqlite3 python3
 [ -x "$D" ] || { echo "FAIL: $D missing"; exit 1; }
 [ -x "$SRV" ] || { echo "FAIL: $SRV missing"; exit 1; }
 
-DPID=""
-TPID=""
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-    for p in $DPID $TPID; do
-        kill "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+DPID="" TPID=""
+stop_at_exit DPID TPID
 
-
-PORT=$(free_port)
-URL=http://127.0.0.1:$PORT
-CONF=$tmp/ntspoold.conf
 write_conf() { # interval level
-    cat >"$CONF" <<EOF
-[http]
-listen = 127.0.0.1:$PORT
-[store]
-database = $tmp/var/ntspool.db
-secret_file = $tmp/var/secret
+    ntspoold_conf <<EOF
 [monitor]
 interval = $1
 ke_timeout = 2
@@ -62,8 +41,6 @@ level = $2
 EOF
 }
 write_conf 2 info
-
-
 
 echo "== configuration errors"
 "$D" -c "$tmp/none.conf" >"$tmp/c1.out" 2>&1
@@ -172,6 +149,7 @@ POOL=$(jq -r .id "$tmp/addp.json")
 PTOKEN=$(jq -r .token "$tmp/addp.json")
 "$SRV" --cert "$TB_DIR/server.crt" --key "$TB_DIR/server.key" --listen 127.0.0.1 \
     --listen ::1 --ke-port "$KP" --token "$PTOKEN" 2>"$tmp/t.log" &
+# shellcheck disable=SC2034 # stopped by name at exit (stop_at_exit)
 TPID=$!
 
 echo "== other sources: unsynchronised, closed KE port"
@@ -235,6 +213,13 @@ api bad2 GET "/api/v1/time-sources/$SYNC/samples?limit=0"
 error_is bad2 400 bad_parameter
 api bad3 GET "/api/v1/time-sources/$SYNC/samples?monitor=nobody"
 error_is bad3 400 bad_parameter
+expect bad3 '.error.message' 'unknown monitor: no monitor is named "nobody"'
+api bad4 GET "/api/v1/time-sources/$SYNC/samples?monitor=424242"
+error_is bad4 400 bad_parameter
+expect bad4 '.error.message' 'unknown monitor: no monitor has id 424242'
+MID=$(jq -r '.samples[0].monitor_id' "$tmp/sm.json")
+api byid GET "/api/v1/time-sources/$SYNC/scores?monitor=$MID&limit=2"
+expect byid '[.scores[].monitor] | unique | join(",")' builtin
 api cap GET "/api/v1/time-sources/$SYNC/samples?limit=5000"
 status_is cap 200 "limit over 1000 is capped"
 
@@ -252,6 +237,11 @@ curl -s "$URL/scores/localhost:$TB_SYNC_KE/log?limit=3" >"$tmp/log.csv"
 [ "$(head -n 1 "$tmp/log.csv")" = "ts_epoch,ts,offset,step,score,monitor_id,monitor_name,rtt,leap,error" ] &&
     ok "CSV header" || bad "CSV header: $(head -n 1 "$tmp/log.csv")"
 [ "$(wc -l <"$tmp/log.csv")" -eq 4 ] && ok "CSV rows" || bad "CSV rows: $(wc -l <"$tmp/log.csv")"
+api cm GET "/scores/localhost:$TB_SYNC_KE/json?monitor=424242" "" ""
+error_is cm 400 bad_parameter
+expect cm '.error.message' 'unknown monitor: no monitor has id 424242'
+api cb GET "/scores/localhost:$TB_SYNC_KE/json?monitor=builtin&limit=2" "" ""
+expect cb "[.history[].monitor_id] | unique | join(\",\")" "$MID"
 api cn GET "/scores/nothing.example/json" "" ""
 error_is cn 404 not_found
 
@@ -276,7 +266,7 @@ n2=$(sqlite3 "$tmp/var/ntspool.db" "SELECT count(*) FROM samples WHERE source = 
 
 echo "== metrics"
 curl -s "$URL/metrics" >"$tmp/metrics.txt"
-for m in 'ntspool_probes_total{kind="nts-v4",reason="ok"}' ntspool_probe_duration_seconds_bucket \
+for m in 'ntspool_probes_total{kind="nts-v4",reason="ok",monitor="builtin"}' ntspool_probe_duration_seconds_bucket \
     ntspool_probes_in_flight ntspool_scheduler_lag_seconds_count ntspool_samples_stored_total \
     'ntspool_http_requests_total{route="/api/v1/time-sources/{id}",status="200"}' \
     'ntspool_db_size_bytes{file="main"}'; do

@@ -15,34 +15,14 @@
 
 D=$BIN/ntspoold
 SRV=$BUILD/tests/ntstestd
-for tool in jq curl python3 unshare; do
-    command -v "$tool" >/dev/null 2>&1 || { echo "FAIL: $tool not installed"; exit 1; }
-done
+need_tools jq curl python3 unshare
+DPID="" TPID=""
+stop_at_exit DPID TPID
 
-DPID=""
-TPID=""
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-    for p in $DPID $TPID; do
-        kill "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-PORT=$(free_port)
-URL=http://127.0.0.1:$PORT
-CONF=$tmp/ntspoold.conf
 write_conf() { # clock_check allow_private rate_limit
-    cat >"$CONF" <<EOF
+    ntspoold_conf <<EOF
 [http]
-listen = 127.0.0.1:$PORT
 rate_limit = $3
-[store]
-database = $tmp/var/ntspool.db
-secret_file = $tmp/var/secret
 [monitor]
 interval = 1
 ke_timeout = 2
@@ -119,6 +99,7 @@ SRC=$(jq -r .id "$tmp/add.json")
 PTOKEN=$(jq -r .token "$tmp/add.json")
 "$SRV" --cert "$TB_DIR/server.crt" --key "$TB_DIR/server.key" --listen 127.0.0.1 \
     --listen ::1 --ke-port "$KP" --token "$PTOKEN" --codepoints experimental 2>"$tmp/t.log" &
+# shellcheck disable=SC2034 # stopped by name at exit (stop_at_exit)
 TPID=$!
 if [ "$unsync" = 1 ]; then
     if wait_for 15 '[.samples[] | select(.kind == "nts-v4")] | length >= 3' \

@@ -12,29 +12,20 @@
 #  - a stand-in of the existing pool's management API (python3, HTTPS with the
 #    test CA) serving the fixture get_work (Ipv4 through ntstestd as pool KE,
 #    Srvv4, an unknown kind): the agent probes and submits in those shapes;
-#    with submits failing, a full spool drops the oldest and counts them.
+#    with submits failing, a full spool drops the oldest and counts them;
+#    SIGHUP reloads the agent's configuration (a bad file is kept out, a new
+#    key is used at once, a new url waits for a restart).
 . "$(dirname "$0")/lib.sh"
 
 D=$BIN/ntspoold
 M=$BIN/ntspool-monitor
 SRV=$BUILD/tests/ntstestd
 FX=$top/tests/data/monitor-api
-for tool in jq curl sqlite3 python3; do
-    command -v "$tool" >/dev/null 2>&1 || { echo "FAIL: $tool not installed"; exit 1; }
-done
+need_tools jq curl sqlite3 python3
 for x in "$D" "$M" "$SRV"; do [ -x "$x" ] || { echo "FAIL: $x missing"; exit 1; }; done
 
 DPID="" A1="" A2="" A3="" SPID="" TPID=""
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-    for p in $A1 $A2 $A3 $SPID $TPID $DPID; do
-        kill "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+stop_at_exit A1 A2 A3 SPID TPID DPID
 
 # my_port: a free loopback port in 16500-16999 (outside the ranges other
 # work uses: see README "Test bed").
@@ -86,15 +77,8 @@ wait_log() { # SECONDS FILE PATTERN
 }
 
 PORT=$(my_port)
-URL=http://127.0.0.1:$PORT
 DB=$tmp/var/ntspool.db
-CONF=$tmp/ntspoold.conf
-cat >"$CONF" <<EOF
-[http]
-listen = 127.0.0.1:$PORT
-[store]
-database = $DB
-secret_file = $tmp/var/secret
+ntspoold_conf <<EOF
 [monitor]
 builtin = no
 interval = 3
@@ -163,6 +147,12 @@ api s6 POST /monitoring/submit "$big" "$K3"
 status_is s6 200 "a submit over 64 KiB is accepted"
 n=$(sqlite3 "$DB" "SELECT count(*) FROM samples s JOIN monitors m ON m.id = s.monitor WHERE m.name = 'remote-3'")
 [ "$n" = 3 ] && ok "remote-3 has 3 samples stored (no duplicates)" || bad "remote-3 samples: $n"
+curl -s "$URL/metrics" >"$tmp/metrics.txt"
+n=$(awk '/^ntspool_probes_total\{.*monitor="remote"\}/ { s += $2 } END { print s + 0 }' "$tmp/metrics.txt")
+[ "$n" = 3 ] && ok "metrics: the 3 stored remote results in ntspool_probes_total{monitor=\"remote\"}" ||
+    { bad "metrics: $n remote probes counted"; grep probes_total "$tmp/metrics.txt"; }
+grep -q '^ntspool_probes_total{kind="nts-v6",reason="ok",monitor="remote"} 1$' "$tmp/metrics.txt" &&
+    ok "metrics: by kind and reason" || bad "metrics: no nts-v6 ok remote"
 
 echo "== two agents"
 for n in 1 2; do
@@ -202,6 +192,7 @@ for n in 1 2; do
     stop_pid "$pid"
     [ "$st" = 0 ] && ok "agent $n: SIGTERM, exit 0" || bad "agent $n: exit $st"
 done
+# shellcheck disable=SC2034 # stopped by name at exit (stop_at_exit)
 A1="" A2=""
 api s GET "/api/v1/time-sources/$SYNC"
 for n in 1 2; do
@@ -241,6 +232,7 @@ SP=$(my_port) KP=$(my_port)
 PUUID=$(python3 -c 'import uuid; print(uuid.uuid4())')
 "$SRV" --cert "$TB_DIR/server.crt" --key "$TB_DIR/server.key" --listen 127.0.0.1 \
     --ke-port "$KP" --monitor-key "$K1" --uuid "$PUUID" 2>"$tmp/t.log" &
+# shellcheck disable=SC2034 # stopped by name at exit (stop_at_exit)
 TPID=$!
 sed -e "s/@UUID@/$PUUID/g" -e "s/@KE_PORT@/$TB_SYNC_KE/g" -e "s/@POOLKE@/localhost:$KP/" \
     -e "s#@ENDPOINT@#https://localhost:$SP/monitoring/submit#" "$FX/get_work-existing.json" >"$tmp/work.json"
@@ -297,6 +289,27 @@ if [ -s "$tmp/rec.jsonl" ]; then
 else bad "the stand-in recorded no submit"; tail -n 5 "$tmp/a3.log"; fi
 grep -q "kind Foov4 is unknown" "$tmp/a3.log" && [ "$(grep -c 'Foov4' "$tmp/a3.log")" = 1 ] &&
     ok "unknown kind logged once" || bad "unknown kind not logged once"
+echo "== SIGHUP: the agent reloads its configuration"
+cp "$tmp/m3.conf" "$tmp/m3.good"
+printf '[monitor]\nintervall = 3\n' >"$tmp/m3.conf"
+kill -HUP "$A3"
+wait_log 10 "$tmp/a3.log" "reload: .*unknown key.*keeping the running configuration" &&
+    kill -0 "$A3" 2>/dev/null && ok "a bad file: reported, the running one kept" ||
+    bad "bad file on SIGHUP: $(grep reload "$tmp/a3.log" | tail -n 1)"
+# A new key is used at once (the stand-in knows only key1: 401); a new url
+# needs a restart.
+sed -e "s#key_file = .*#key_file = $tmp/key3#" -e "s#url = .*#url = https://localhost:1#" \
+    "$tmp/m3.good" >"$tmp/m3.conf"
+kill -HUP "$A3"
+wait_log 10 "$tmp/a3.log" "a new key: fetching the work list" &&
+    ok "SIGHUP: reloaded with the new key" || bad "no reload: $(grep reload "$tmp/a3.log" | tail -n 2)"
+grep -q "reload: \[monitor\] url, .* only after a restart" "$tmp/a3.log" &&
+    ok "a new url: needs a restart, said" || bad "url change not reported"
+# 401 comes from the stand-in at the old url (port 1 would refuse).
+wait_log 10 "$tmp/a3.log" "HTTP 401 (the monitor key is not accepted)" &&
+    ok "the new key is sent, to the old url (401 from the stand-in)" ||
+    bad "the new key was not used"
+cp "$tmp/m3.good" "$tmp/m3.conf"
 stop_pid "$A3"; A3=""
 [ "$st" = 0 ] && ok "agent against the stand-in: exit 0" || bad "exit $st"
 kill "$SPID"; wait "$SPID" 2>/dev/null

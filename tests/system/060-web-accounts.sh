@@ -4,7 +4,9 @@
 #  - security headers and no inline script or style on every page;
 #  - register (rules, duplicates), log in, log out (the old cookie is dead);
 #  - CSRF: forms and the API by session cookie refuse a missing or wrong
-#    token (403); a cross-site Origin is refused;
+#    token (403); a cross-site Origin is refused; the forms before a session
+#    (login, register, set-password) refuse a post without the pre-session
+#    cookie and its matching token, even without an Origin header;
 #  - a failed login says the same for an unknown e-mail, in a similar time;
 #  - API tokens on /account: made (shown once), used, listed, revoked; another
 #    user's token or source is 404;
@@ -18,30 +20,15 @@
 . "$(dirname "$0")/web-lib.sh"
 
 D=$BIN/ntspoold
-for tool in jq curl python3 unshare; do
-    command -v "$tool" >/dev/null 2>&1 || { echo "FAIL: $tool not installed"; exit 1; }
-done
+need_tools jq curl python3 unshare
 DPID=""
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-    [ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+stop_at_exit DPID
 
-PORT=$(free_port)
-URL=http://127.0.0.1:$PORT
-CONF=$tmp/ntspoold.conf
 write_conf() { # session_idle session_max
-    cat >"$CONF" <<EOC
+    ntspoold_conf <<EOC
 [http]
-listen = 127.0.0.1:$PORT
 session_idle = $1
 session_max = $2
-[store]
-database = $tmp/var/ntspool.db
-secret_file = $tmp/var/secret
 [monitor]
 builtin = no
 allow_private = yes
@@ -144,6 +131,45 @@ code_is c8 200 "API GET by the session cookie"
     bad "API list by session"
 web c9 "" POST /login "email=a%40example.org&password=x" -H "Origin: http://evil.example"
 code_is c9 403 "a form from another site"
+
+echo "== login CSRF: the pre-session token, even without an Origin header"
+# Another site can post a form to /login (the victim then works in the
+# attacker's account) and may send no Origin; it can neither read our
+# cookie nor make a token that matches one.
+pre_pair p1 /login
+echo "$PRE_TOKEN" | grep -q '^[0-9a-f]\{64\}$' && ok "the login form carries a token" ||
+    bad "login form token '$PRE_TOKEN'"
+curl -s -D "$tmp/p1.hdr" -o /dev/null "$URL/register" >/dev/null
+grep -qi '^Set-Cookie: ntspool_pre=[0-9a-f]\{32\}; Path=/; Max-Age=86400; HttpOnly; SameSite=Strict' \
+    "$tmp/p1.hdr" && ok "pre-session cookie: HttpOnly, SameSite=Strict, Path=/" ||
+    bad "pre-session cookie flags: $(grep -i set-cookie "$tmp/p1.hdr")"
+good="email=$(urlenc 'a&b@example.org')&password=$PW"
+pre_post() { # NAME CURL-ARGS...: POST /login with the good credentials
+    n=$1; shift
+    curl -s -D "$tmp/$n.hdr" -o "$tmp/$n.html" -w '%{http_code}' "$@" "$URL/login" \
+        >"$tmp/$n.rc" 2>/dev/null
+}
+pre_post x1 --data-raw "$good"
+code_is x1 403 "login CSRF: no token, no cookie, no Origin"
+grep -qi '^Set-Cookie: ntspool_session=[0-9a-f]' "$tmp/x1.hdr" && bad "x1 logged in" || ok "x1: no session"
+pre_post x2 --data-raw "$good&csrf=$PRE_TOKEN"
+code_is x2 403 "login CSRF: a valid token without its cookie"
+T1=$PRE_TOKEN N1=$PRE_NONCE
+pre_pair p2 /login
+pre_post x3 -b "$PRE_COOKIE=$PRE_NONCE" --data-raw "$good&csrf=$T1"
+code_is x3 403 "login CSRF: the token of another cookie"
+pre_post x4 -b "$PRE_COOKIE=$N1" --data-raw "$good&csrf=$(printf '%064d' 0)"
+code_is x4 403 "login CSRF: a made-up token"
+pre_post x5 -b "$PRE_COOKIE=$N1" --data-raw "$good&csrf=$T1"
+location_is x5 /time-sources
+grep -qi '^Set-Cookie: ntspool_session=[0-9a-f]' "$tmp/x5.hdr" && ok "x5: the matching pair logs in" ||
+    bad "x5: no session"
+curl -s -o "$tmp/x6.html" -w '%{http_code}' --data-raw "email=eve%40example.org&password=$PW&password2=$PW" \
+    "$URL/register" >"$tmp/x6.rc" 2>/dev/null
+code_is x6 403 "register CSRF: no token"
+curl -s -o "$tmp/x7.html" -w '%{http_code}' --data-raw "email=eve%40example.org&token=x&password=$PW&password2=$PW" \
+    "$URL/set-password" >"$tmp/x7.rc" 2>/dev/null
+code_is x7 403 "set-password CSRF: no token"
 web c10 a GET /time-sources
 has c10 '>time.example.org</a>' "the page lists the source (port 4460 not shown)"
 
@@ -199,10 +225,13 @@ code_is f2 403 "unknown e-mail"
 has f1 "Wrong e-mail address or password."
 has f2 "Wrong e-mail address or password."
 t_known=0 t_unknown=0
+pre_pair tm /login
 for i in 1 2 3 4; do
-    t=$(curl -s -o /dev/null -w '%{time_total}' --data-raw "email=bob%40example.org&password=nope-$i" "$URL/login")
+    t=$(curl -s -o /dev/null -w '%{time_total}' -b "$tmp/tm.jar" \
+        --data-raw "email=bob%40example.org&password=nope-$i&csrf=$PRE_TOKEN" "$URL/login")
     t_known=$(echo "$t_known + $t" | bc)
-    t=$(curl -s -o /dev/null -w '%{time_total}' --data-raw "email=nobody$i%40example.org&password=nope-$i" "$URL/login")
+    t=$(curl -s -o /dev/null -w '%{time_total}' -b "$tmp/tm.jar" \
+        --data-raw "email=nobody$i%40example.org&password=nope-$i&csrf=$PRE_TOKEN" "$URL/login")
     t_unknown=$(echo "$t_unknown + $t" | bc)
 done
 echo "login failure times: known $t_known s, unknown $t_unknown s"

@@ -10,27 +10,11 @@
 . "$(dirname "$0")/web-lib.sh"
 
 D=$BIN/ntspoold
-for tool in jq curl python3 unshare; do
-    command -v "$tool" >/dev/null 2>&1 || { echo "FAIL: $tool not installed"; exit 1; }
-done
+need_tools jq curl python3 unshare
 DPID=""
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-    [ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+stop_at_exit DPID
 
-PORT=$(free_port)
-URL=http://127.0.0.1:$PORT
-CONF=$tmp/ntspoold.conf
-cat >"$CONF" <<EOC
-[http]
-listen = 127.0.0.1:$PORT
-[store]
-database = $tmp/var/ntspool.db
-secret_file = $tmp/var/secret
+ntspoold_conf <<EOC
 [monitor]
 builtin = yes
 interval = 600

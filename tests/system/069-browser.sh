@@ -20,23 +20,9 @@ if [ -n "$missing" ]; then
     exit 77
 fi
 DPID=""
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-    [ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+stop_at_exit DPID
 
-PORT=$(free_port)
-URL=http://127.0.0.1:$PORT
-CONF=$tmp/ntspoold.conf
-cat >"$CONF" <<EOC
-[http]
-listen = 127.0.0.1:$PORT
-[store]
-database = $tmp/var/ntspool.db
-secret_file = $tmp/var/secret
+ntspoold_conf <<EOC
 [monitor]
 interval = 2
 ke_timeout = 2

@@ -18,27 +18,19 @@
 D=$BIN/ntspoold
 SRV=$BUILD/tests/ntstestd
 SINK=$(dirname "$0")/alerts_sink.py
-for tool in jq curl python3; do
-    command -v "$tool" >/dev/null 2>&1 || { echo "FAIL: $tool not installed"; exit 1; }
-done
+need_tools jq curl python3
 [ -x "$D" ] && [ -x "$SRV" ] || { echo "FAIL: $D or $SRV missing"; exit 1; }
 
 DPID="" TPID="" HPID="" MPID=""
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-    for p in $DPID $TPID $HPID $MPID; do
-        kill "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+stop_at_exit DPID TPID HPID MPID
 
-python3 "$SINK" http "$tmp/hooks.jsonl" "$tmp/hook.port" &
-HPID=$!
-python3 "$SINK" smtp "$tmp/mails.jsonl" "$tmp/smtp.port" &
-MPID=$!
+# shellcheck disable=SC2034 # HPID and MPID: stopped by name at exit (stop_at_exit)
+{
+    python3 "$SINK" http "$tmp/hooks.jsonl" "$tmp/hook.port" &
+    HPID=$!
+    python3 "$SINK" smtp "$tmp/mails.jsonl" "$tmp/smtp.port" &
+    MPID=$!
+}
 i=0
 until [ -s "$tmp/hook.port" ] && [ -s "$tmp/smtp.port" ]; do
     i=$((i + 1)); [ $i -lt 100 ] || { echo "FAIL: the sinks did not start"; exit 1; }
@@ -47,16 +39,8 @@ done
 HOOK_PORT=$(cat "$tmp/hook.port")
 SMTP_PORT=$(cat "$tmp/smtp.port")
 
-PORT=$(free_port)
-URL=http://127.0.0.1:$PORT
-CONF=$tmp/ntspoold.conf
 write_conf() { # allow_private
-    cat >"$CONF" <<EOC
-[http]
-listen = 127.0.0.1:$PORT
-[store]
-database = $tmp/var/ntspool.db
-secret_file = $tmp/var/secret
+    ntspoold_conf <<EOC
 [monitor]
 interval = 1
 ke_timeout = 2

@@ -58,6 +58,54 @@ finish() {
     [ "$failures" -eq 0 ]
 }
 
+# ---- a test's setting up (every test that runs ntspoold) ----------------------
+
+# need_tools TOOL...: FAIL and exit 1 unless each command is installed.
+need_tools() {
+    for t in "$@"; do
+        command -v "$t" >/dev/null 2>&1 || { echo "FAIL: $t not installed"; exit 1; }
+    done
+}
+
+# stop_at_exit VAR...: when the test exits, stop the process whose pid each
+# named variable holds at that time (empty: none), wait for it, and remove
+# $tmp; INT, TERM and HUP exit 1 (and so clean up too).  Replaces lib.sh's
+# own EXIT trap.
+stop_at_exit() {
+    STOP_VARS="$*"
+    trap stop_vars EXIT
+    trap 'exit 1' INT TERM HUP
+}
+# shellcheck disable=SC2317 # called by the trap
+stop_vars() {
+    for v in $STOP_VARS; do
+        eval "p=\${$v:-}"
+        if [ -n "$p" ]; then
+            kill "$p" 2>/dev/null
+            wait "$p" 2>/dev/null
+        fi
+    done
+    rm -rf "$tmp"
+}
+
+# ntspoold_conf: write the configuration $CONF of an ntspoold listening on
+# 127.0.0.1:$PORT, its files under $tmp/var: PORT (a free_port unless the
+# test set it) and CONF ($tmp/ntspoold.conf unless set) are chosen at the
+# first call, URL is the service's base URL.
+# The lines on stdin follow; they may open [http] or [store] again for more
+# keys (a key still comes once).
+PORT="" URL="" CONF=""
+ntspoold_conf() {
+    PORT=${PORT:-$(free_port)}
+    URL=http://127.0.0.1:$PORT
+    CONF=${CONF:-$tmp/ntspoold.conf}
+    {
+        printf '[http]\nlisten = 127.0.0.1:%s\n' "$PORT"
+        printf '[store]\ndatabase = %s\nsecret_file = %s\n' "$tmp/var/ntspool.db" "$tmp/var/secret"
+        cat
+    } >"$CONF"
+}
+
 # ---- driving ntspoold over HTTP (040, 041) ------------------------------------
 
 # free_port: a loopback TCP port nobody listens on now, at 40000 or above

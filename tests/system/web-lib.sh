@@ -4,11 +4,28 @@
 # web NAME JAR METHOD PATH [FORM-DATA] [EXTRA CURL ARGS...]: one request to
 # $URL with cookie jar JAR ("" for none; it is read and written); status in
 # $tmp/NAME.rc, body in $tmp/NAME.html, headers in $tmp/NAME.hdr.
+# A POST to a form filled in before a session (/login, /register,
+# /set-password) without a csrf field gets the form's pre-session pair
+# first, as a browser has it: the form's token in the data, its cookie in
+# JAR (or, without a jar, for this request only).
 web() {
     name=$1 jar=$2 method=$3 path=$4 data=${5:-}
     if [ $# -ge 5 ]; then shift 5; else shift $#; fi
     set -- -s -D "$tmp/$name.hdr" -o "$tmp/$name.html" -w '%{http_code}' -X "$method" \
         --max-time 20 "$@"
+    case "$method $path&$data" in
+    "POST /login&"* | "POST /register&"* | "POST /set-password&"*)
+        case "&$data" in
+        *"&csrf="*) ;;
+        *)
+            pre_pair "$name.pre" "$path"
+            data="$data&csrf=$PRE_TOKEN"
+            if [ -n "$jar" ]; then grep "$PRE_COOKIE" "$tmp/$name.pre.jar" >>"$tmp/$jar.jar"
+            else set -- "$@" -b "$tmp/$name.pre.jar"; fi
+            ;;
+        esac
+        ;;
+    esac
     [ -n "$jar" ] && set -- "$@" -b "$tmp/$jar.jar" -c "$tmp/$jar.jar"
     [ -n "$data" ] && set -- "$@" --data-raw "$data"
     curl "$@" "$URL$path" >"$tmp/$name.rc" 2>/dev/null
@@ -63,6 +80,18 @@ secure_page() {
 # csrf_of NAME: the CSRF token of the first form of a page
 csrf_of() {
     grep -o 'name="csrf" value="[0-9a-f]*"' "$tmp/$1.html" | head -n 1 | sed 's/.*value="//; s/"$//'
+}
+
+# pre_pair NAME PATH: GET the form at PATH with a fresh cookie jar
+# $tmp/NAME.jar; its pre-session token in $PRE_TOKEN, the cookie's value in
+# $PRE_NONCE (the jar keeps it).
+PRE_COOKIE=ntspool_pre
+pre_pair() {
+    rm -f "$tmp/$1.jar"
+    curl -s -c "$tmp/$1.jar" -o "$tmp/$1.html" --max-time 20 "$URL$2" 2>/dev/null
+    PRE_TOKEN=$(csrf_of "$1")
+    # shellcheck disable=SC2034 # for the tests
+    PRE_NONCE=$(awk -v c="$PRE_COOKIE" '$6 == c { print $7 }' "$tmp/$1.jar" | tail -n 1)
 }
 
 # urlenc TEXT: TEXT as a form value

@@ -603,6 +603,58 @@ test_programs(void)
 }
 
 /* A decimal comma in the locale changes nothing. */
+/* A reload keeps the keys that need a restart, and says whether one changed. */
+static void
+test_restart_keys(void)
+{
+    struct config old, c;
+
+    CHECK_INT(config_load_string(&old, CONFIG_NTSPOOLD, "a",
+                                 "[http]\nlisten = 127.0.0.1:1 [::1]:2\n[monitor]\ninterval = 5\n",
+                                 err, sizeof(err)), 0);
+    CHECK_INT(config_load_string(&c, CONFIG_NTSPOOLD, "b",
+                                 "[http]\nlisten = 127.0.0.1:1 [::1]:2\n[monitor]\ninterval = 7\n",
+                                 err, sizeof(err)), 0);
+    CHECK(!config_keep_restart_keys(&c, &old));
+    CHECK_INT(c.interval, 7);
+    CHECK_INT(config_load_string(&c, CONFIG_NTSPOOLD, "b",
+                                 "[http]\nlisten = 127.0.0.1:3\n[store]\ndatabase = x.db\n"
+                                 "[monitor]\nbuiltin = no\ninterval = 9\n",
+                                 err, sizeof(err)), 0);
+    CHECK(config_keep_restart_keys(&c, &old));
+    CHECK_INT(c.nlisten, 2);
+    CHECK_INT(c.listen[1].port, 2);
+    CHECK_STR(c.database, "var/ntspool.db");
+    CHECK(c.builtin);
+    CHECK_INT(c.interval, 9);
+    CHECK_INT(config_load_string(&c, CONFIG_NTSPOOLD, "b",
+                                 "[http]\nlisten = 127.0.0.1:1 [::1]:2\nheader_timeout = 3\n",
+                                 err, sizeof(err)), 0);
+    CHECK(config_keep_restart_keys(&c, &old));
+    CHECK_INT(c.header_timeout, old.header_timeout);
+
+    CHECK_INT(config_load_string(&old, CONFIG_MONITOR, "a",
+                                 "[monitor]\nurl = https://a.example/\nkey_file = k1\n",
+                                 err, sizeof(err)), 0);
+    CHECK_INT(config_load_string(&c, CONFIG_MONITOR, "b",
+                                 "[monitor]\nurl = https://a.example/\nkey_file = k2\n"
+                                 "allow_private = yes\n",
+                                 err, sizeof(err)), 0);
+    CHECK(!config_keep_restart_keys(&c, &old));
+    CHECK_STR(c.key_file, "k2");
+    CHECK(c.allow_private);
+    CHECK_INT(config_load_string(&c, CONFIG_MONITOR, "b",
+                                 "[monitor]\nurl = https://b.example/\nspool = s2\n"
+                                 "spool_max = 7\nprobe_ca_file = ca.pem\n[log]\nlevel = debug\n",
+                                 err, sizeof(err)), 0);
+    CHECK(config_keep_restart_keys(&c, &old));
+    CHECK_STR(c.url, "https://a.example/");
+    CHECK_STR(c.spool, "var/spool");
+    CHECK_INT(c.spool_max, 100000);
+    CHECK_STR(c.probe_ca_file, "");
+    CHECK_INT(c.log_level, 3);
+}
+
 static void
 test_locale(void)
 {
@@ -771,6 +823,7 @@ main(void)
     test_comments_crlf();
     test_long();
     test_programs();
+    test_restart_keys();
     test_locale();
     test_files();
     test_example("ntspoold.conf.example", CONFIG_NTSPOOLD, 24);

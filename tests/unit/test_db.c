@@ -2507,6 +2507,59 @@ test_alerts(void)
     CHECK_INT(db_alert_log(f.db, f.user + 1, 10, &list, &n), 0);
     CHECK_INT(n, 0);
     free(list);
+
+    /* Retention prunes finished messages DB_ALERT_LOG_DAYS old, not younger
+       ones and not pending ones: 250 more (over two steps of 100), one
+       pending among them. */
+    for (int i = 0; i < 250; i++) {
+        a.time = 6000 + i;
+        a.status = i == 120 ? DB_ALERT_PENDING : DB_ALERT_SENT;
+        CHECK_INT(db_alert_add(f.db, &a, NULL), 0);
+    }
+    a.time = 6000 + (int64_t)DB_ALERT_LOG_DAYS * 86400; /* young at the end */
+    CHECK_INT(db_alert_add(f.db, &a, NULL), 0);
+    CHECK_INT(db_alert_log(f.db, f.user, 1000, &list, &n), 0);
+    CHECK_INT(n, 253);
+    free(list);
+    t = 6000 + (int64_t)DB_ALERT_LOG_DAYS * 86400 - 1;
+    CHECK(db_fold_old_samples(f.db, t, 0, 0, 100000) >= 0); /* cutoff 5999 */
+    CHECK_INT(db_alert_log(f.db, f.user, 1000, &list, &n), 0);
+    CHECK_INT(n, 251); /* the two of time 5000 */
+    free(list);
+    t += 1000;
+    for (int i = 0; i < 5; i++)
+        CHECK(db_fold_old_samples(f.db, t, 0, 0, 100000) >= 0);
+    CHECK_INT(db_alert_log(f.db, f.user, 1000, &list, &n), 0);
+    CHECK_INT(n, 2); /* the pending one and the young one */
+    if (n == 2) {
+        CHECK_INT(list[0].time, 6000 + (int64_t)DB_ALERT_LOG_DAYS * 86400);
+        CHECK_INT(list[1].status, DB_ALERT_PENDING);
+    }
+    free(list);
+
+    /* Deleting the source gives up its pending messages: never due again,
+       and an attempt in flight then is not retried. */
+    a.time = t;
+    a.status = DB_ALERT_PENDING;
+    CHECK_INT(db_alert_add(f.db, &a, &id1), 0);
+    CHECK_INT(db_alert_add(f.db, &a, &id2), 0);
+    CHECK_INT(db_alerts_due(f.db, t, 10, &list, &n), 0);
+    CHECK_INT(n, 3); /* with the pending one of above */
+    free(list);
+    CHECK_INT(db_alert_update(f.db, id2, DB_ALERT_PENDING, 0, t + 60, t, NULL), 0); /* claimed */
+    CHECK_INT(db_source_delete(f.db, f.src.id, f.user, t + 1), 1);
+    CHECK_INT(db_alert_update(f.db, id2, DB_ALERT_PENDING, 1, t + 120, t + 2, "HTTP 500"), 0);
+    CHECK_INT(db_alerts_due(f.db, t + 1000, 10, &list, &n), 0);
+    CHECK_INT(n, 0);
+    free(list);
+    CHECK_INT(db_alert_log(f.db, f.user, 1000, &list, &n), 0);
+    CHECK_INT(n, 4);
+    for (size_t i = 0; i < n; i++)
+        if (list[i].id == id1 || list[i].id == id2) {
+            CHECK_STR(db_alert_status_str(list[i].status), "failed");
+            CHECK_STR(list[i].detail, "the time source was deleted");
+        }
+    free(list);
     db_close(f.db);
 }
 

@@ -357,6 +357,28 @@ test_private(void)
             CHECK(0);
         }
     }
+    {
+        /* The two policies over one private and one public address. */
+        struct dns_result res;
+        struct sockaddr_in *a = (struct sockaddr_in *)&res.addr[0];
+        struct sockaddr_in *b = (struct sockaddr_in *)&res.addr[1];
+
+        memset(&res, 0, sizeof(res));
+        CHECK(!dns_result_is_refused(&res, DNS_REFUSE_ALL_PRIVATE)); /* no address */
+        CHECK(!dns_result_is_refused(&res, DNS_REFUSE_ANY_PRIVATE));
+        a->sin_family = b->sin_family = AF_INET;
+        CHECK(inet_pton(AF_INET, "10.0.0.1", &a->sin_addr) == 1);
+        CHECK(inet_pton(AF_INET, "8.8.8.8", &b->sin_addr) == 1);
+        res.n = 1;
+        CHECK(dns_result_is_refused(&res, DNS_REFUSE_ALL_PRIVATE));
+        CHECK(dns_result_is_refused(&res, DNS_REFUSE_ANY_PRIVATE));
+        res.n = 2;
+        CHECK(!dns_result_is_refused(&res, DNS_REFUSE_ALL_PRIVATE));
+        CHECK(dns_result_is_refused(&res, DNS_REFUSE_ANY_PRIVATE));
+        res.addr[0] = res.addr[1];
+        CHECK(!dns_result_is_refused(&res, DNS_REFUSE_ALL_PRIVATE));
+        CHECK(!dns_result_is_refused(&res, DNS_REFUSE_ANY_PRIVATE));
+    }
     CHECK(dns_error_is_local(EVUTIL_EAI_AGAIN));
     CHECK(dns_error_is_local(EVUTIL_EAI_MEMORY));
     CHECK(!dns_error_is_local(EVUTIL_EAI_NONAME));
