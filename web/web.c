@@ -31,6 +31,7 @@
 #include "monitor/tlsctx.h"
 #include "util/log.h"
 #include "util/util.h"
+#include "web/histcache.h"
 #include "web/monwire.h"
 #include "web/pwhash.h"
 #include "web/throttle.h"
@@ -716,6 +717,7 @@ web_free(struct web *w)
     throttle_free(w->throttle_acct);
     throttle_free(w->throttle_addr);
     compat_free(w);
+    histcache_free(w->histcache);
     if (w->http)
         evhttp_free(w->http);
     free(w->rate);

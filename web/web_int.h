@@ -20,6 +20,7 @@ struct evkeyvalq;
 struct web_rate;
 struct pwhash;
 struct throttle;
+struct histcache;
 
 struct web {
     struct web_params p;
@@ -37,6 +38,7 @@ struct web {
     size_t nmons;
     int64_t mons_loaded;     /* Unix s of the last load */
     bool mons_valid;
+    struct histcache *histcache; /* the graph rows of recent details pages */
 };
 
 /* The web session of a request (session.c), once session_load found one. */
