@@ -40,6 +40,7 @@ struct metrics_gauges {
     int64_t db_main_bytes, db_wal_bytes;
     int64_t pending_writes; /* results waiting for the next batch */
     int healthy;            /* 1 ok, 0 the monitor is at fault */
+    uint64_t history_hits, history_misses; /* web/histcache.h */
 };
 
 struct metrics *metrics_new(void);

@@ -484,6 +484,7 @@ metrics_page(struct web_req *r)
     g.healthy = 1;
     if (r->w->p.hooks.gauges)
         r->w->p.hooks.gauges(r->w->p.hooks.arg, &g);
+    histcache_counts(r->w->histcache, &g.history_hits, &g.history_misses);
     if (!b || metrics_render(r->w->p.metrics, &g, b) != 0) {
         if (b)
             evbuffer_free(b);
