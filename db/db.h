@@ -487,11 +487,23 @@ int db_last_failure(struct db *db, int64_t source, enum score_kind kind, int64_t
 /* The score history's page: like db_recent_samples (newest first, q->offset
    ignored), but only the fields a history row shows are read and set (time,
    kind, monitor, reason, offset, delay, step, score; source is q->source,
-   the others are 0, -1 or "").  A covering index that would spare the row
+   id; the others are 0, -1 or "").  A covering index that would spare the row
    reads was measured and dropped (its write cost; see the commit log).
    *out malloc'd, caller frees. */
+#define DB_HISTORY_LIMIT 100 /* db_history_page's limit when q->limit is 0 */
 int db_history_page(struct db *db, const struct db_sample_query *q,
                     struct db_sample_row **out, size_t *n);
+/* What tells one set of a source's samples from another: rows are never
+   changed once stored, retention deletes the oldest (by id, which follows
+   time) and never accepts a sample before what it deleted, so the samples
+   of a source from `since` on are the same set as before exactly when their
+   count and smallest id are (a cache of them checks this).  Read from the
+   index alone. */
+struct db_history_stamp {
+    int64_t count;
+    int64_t min_id; /* 0 when count is 0 */
+};
+int db_history_stamp(struct db *db, int64_t source, int64_t since, struct db_history_stamp *out);
 /* The full stored result of one sample as the JSON of db_result_to_json
    (new reference, caller decrefs); NULL when not found or on error. */
 json_t *db_sample_json(struct db *db, int64_t id);

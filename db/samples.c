@@ -498,6 +498,7 @@ fill_history_row(sqlite3_stmt *s, void *arg)
                         db_column_real(s, 7), &x->offset, &x->delay, &which);
     x->step = db_column_real(s, 8);
     x->score = db_column_real(s, 9);
+    x->id = sqlite3_column_int64(s, 10);
     x->aead = -1;
     x->stratum = -1;
 }
@@ -514,12 +515,32 @@ db_history_page(struct db *db, const struct db_sample_query *q,
     sqlite3_bind_int(s, 2, q->kind);
     sqlite3_bind_int64(s, 3, q->monitor);
     sqlite3_bind_int64(s, 4, q->since);
-    sqlite3_bind_int64(s, 5, q->limit > 0 ? (sqlite3_int64)q->limit : 100);
+    sqlite3_bind_int64(s, 5, q->limit > 0 ? (sqlite3_int64)q->limit : DB_HISTORY_LIMIT);
     rc = db_collect(db, s, "history", sizeof(**out), fill_history_row, &v, n);
     *out = v;
     for (size_t i = 0; rc == 0 && i < *n; i++)
         (*out)[i].source = q->source;
     return rc;
+}
+
+int
+db_history_stamp(struct db *db, int64_t source, int64_t since, struct db_history_stamp *out)
+{
+    sqlite3_stmt *s = db_stmt(db, ST_HISTORY_STAMP);
+    int rc;
+
+    sqlite3_bind_int64(s, 1, source);
+    sqlite3_bind_int64(s, 2, since);
+    rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        db_log_error(db, "history stamp");
+        db_stmt_done(db, s);
+        return -1;
+    }
+    out->count = sqlite3_column_int64(s, 0);
+    out->min_id = sqlite3_column_type(s, 1) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 1);
+    db_stmt_done(db, s);
+    return 0;
 }
 
 int

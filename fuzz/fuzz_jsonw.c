@@ -22,9 +22,13 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char *
-jsonw_take(struct evbuffer *b)
+jsonw_take(struct jsonw *w)
 {
-    size_t n = evbuffer_get_length(b);
+    struct evbuffer *b = w->b;
+    size_t n;
+
+    jsonw_flush(w);
+    n = evbuffer_get_length(b);
     char *s = malloc(n + 1);
 
     if (!s)
@@ -70,7 +74,7 @@ jsonw_check_str(struct jsonw *w, const char *s)
     json_t *j, *js;
 
     jsonw_str(w, s);
-    text = jsonw_take(w->b);
+    text = jsonw_take(w);
     for (const char *p = text; *p; p++)
         if ((unsigned char)*p >= 0x80 || (unsigned char)*p < 0x20)
             __builtin_trap();
@@ -101,7 +105,7 @@ jsonw_check_num(struct jsonw *w, double v, int64_t i, int decimals)
     if (n != strlen(buf) || n >= JSONW_NUM_MAX)
         __builtin_trap();
     jsonw_fixed(w, v, decimals);
-    text = jsonw_take(w->b);
+    text = jsonw_take(w);
     if (strcmp(text, buf) != 0)
         __builtin_trap();
     j = json_loads(text, JSON_DECODE_ANY, &e);
@@ -125,7 +129,7 @@ jsonw_check_num(struct jsonw *w, double v, int64_t i, int decimals)
     free(text);
 
     jsonw_int(w, i);
-    text = jsonw_take(w->b);
+    text = jsonw_take(w);
     j = json_loads(text, JSON_DECODE_ANY, &e);
     if (!json_is_integer(j) || json_integer_value(j) != i)
         __builtin_trap();
@@ -145,8 +149,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(&v, data, 8);
     memcpy(&i, data + 8, 8);
+    memset(&w, 0, sizeof(w));
     w.b = evbuffer_new();
-    w.failed = false;
     s = malloc(size - 17 + 1);
     if (!w.b || !s)
         abort();

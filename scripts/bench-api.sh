@@ -200,6 +200,18 @@ PY
         "samples stored/s, lag p50 $lag_p50_ms ms p99 $lag_p99_ms ms;" \
         "$batches database batches, p50 $batch_p50_ms ms p99 $batch_p99_ms ms;" \
         "ntspoold CPU $(python3 -c "print(f'{($c1 - $c0) / $(getconf CLK_TCK) / $secs * 100:.0f}')")% of one core"
+    # The score history cache (web/histcache.c; builds before it have no counter).
+    python3 - "$tmp/m0" "$tmp/m1" <<'PY'
+import re, sys
+def hm(path):
+    t = open(path).read()
+    return [int(m.group(1)) if (m := re.search(r'ntspool_history_cache_total\{result="%s"\} (\d+)' % k, t)) else None
+            for k in ("hit", "miss")]
+(h0, m0), (h1, m1) = hm(sys.argv[1]), hm(sys.argv[2])
+if h1 is not None:
+    h, m = h1 - h0, m1 - m0
+    print(f"history cache during the routes: {h} hits, {m} misses ({h / max(1, h + m):.0%} hits)")
+PY
     grep -E "ERROR|error" "$tmp/ntspoold.log" | head -n 5 || true
     # The next build's log starts empty.
     : >"$tmp/ntspoold.log"

@@ -1,5 +1,5 @@
 # Shared helpers of scripts/bench-monitor.sh and scripts/bench-api.sh
-# (sourced, not run).  Loopback only, ports 20000-29999 only (never the test
+# (sourced, not run).  Loopback only, ports 20000-39999 only (never the test
 # bed's); every process started is recorded and stopped by its pid on exit;
 # the temporary directory is removed.
 set -eu
@@ -33,9 +33,10 @@ bench_build() {
 }
 
 # pick_port: a free TCP and UDP port on 127.0.0.1 in BENCH_PORT_MIN..
-# BENCH_PORT_MAX (default 20000-29999; both clamped to that range, so two
-# people can share the machine with disjoint sub-ranges), never one of the
-# test bed's (11123-11131, 14460-14468, 14499 are outside the range anyway)
+# BENCH_PORT_MAX (default 20000-29999; both clamped to 20000-39999, the
+# benchmarks' range, so that several people can share the machine with
+# disjoint sub-ranges), never one of the test bed's (11123-11131,
+# 14460-14499 and test_sched's 15000-15999 are outside the range anyway)
 # nor one picked before in this run.
 BENCH_PORT_MIN=${BENCH_PORT_MIN:-20000}
 BENCH_PORT_MAX=${BENCH_PORT_MAX:-29999}
@@ -44,7 +45,7 @@ pick_port() {
 import random, socket, sys
 used = set(int(x) for x in sys.argv[1].split())
 lo = max(20000, int(sys.argv[2]))
-hi = min(29999, int(sys.argv[3]))
+hi = min(39999, int(sys.argv[3]))
 if lo > hi:
     sys.exit(1)
 for _ in range(500):

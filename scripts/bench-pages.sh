@@ -7,9 +7,17 @@
 # connection with curl, timing each: server time = time_starttransfer -
 # time_pretransfer (request sent to first byte back).  Prints mean, p50, p99
 # and max per page, /healthz first as the baseline.  Target: pages under
-# 10 ms of server time.
-#   scripts/bench-pages.sh      (env: SOURCES=100 ROUNDS=717 N=300)
-# Loopback only, a free port at 40000 or above; under a minute.
+# 10 ms of server time.  "details-cold" asks for each source's page once on
+# a server just started (every graph read from the database: the first view
+# of a page); "details" asks for one source's page N times and "details-all"
+# for the sources' pages in turn (their graph rows from the cache of
+# web/histcache.c, checked against the database on each request).
+#   scripts/bench-pages.sh      (env: SOURCES=100 ROUNDS=717 N=300; BINS="A B ..."
+#                                runs the pages against each of these ntspoold
+#                                builds in turn on the same database, for
+#                                before/after figures in one run; PERF=FILE)
+# Loopback only: a free port in BENCH_PORT_MIN..BENCH_PORT_MAX when both are
+# set, else one at 40000 or above; about a minute per build.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -31,10 +39,24 @@ for tool in curl python3; do
 done
 
 make -s -j2 all bench-progs >/dev/null || die "build failed"
-PORT=$(python3 -c 'import socket
-while True:
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
-    if p >= 40000: print(p); break')
+PORT=$(python3 - "${BENCH_PORT_MIN:-}" "${BENCH_PORT_MAX:-}" <<'PY'
+import random, socket, sys
+lo, hi = sys.argv[1], sys.argv[2]
+for _ in range(500):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", random.randint(int(lo), int(hi)) if lo and hi else 0))
+    except OSError:
+        continue
+    finally:
+        p = s.getsockname()[1]
+        s.close()
+    if lo and hi or p >= 40000:
+        print(p)
+        break
+PY
+)
+[ -n "$PORT" ] || die "no free port"
 URL=http://127.0.0.1:$PORT
 mkdir -p "$tmp/var"
 t0=$(date +%s)
@@ -56,55 +78,87 @@ allow_private = yes
 [log]
 level = warn
 EOC
-bin/ntspoold -c "$tmp/ntspoold.conf" 2>"$tmp/ntspoold.log" &
-DPID=$!
-i=0
-until curl -s -o /dev/null "$URL/healthz"; do
-    i=$((i + 1))
-    [ $i -lt 100 ] && kill -0 "$DPID" 2>/dev/null || { cat "$tmp/ntspoold.log"; die "no start"; }
-    sleep 0.1
-done
+start_server() { # BIN
+    "$1" -c "$tmp/ntspoold.conf" 2>"$tmp/ntspoold.log" &
+    DPID=$!
+    i=0
+    until curl -s -o /dev/null "$URL/healthz"; do
+        i=$((i + 1))
+        [ $i -lt 100 ] && kill -0 "$DPID" 2>/dev/null || { cat "$tmp/ntspoold.log"; die "no start"; }
+        sleep 0.1
+    done
+}
+BINS=${BINS:-$top/bin/ntspoold}
+start_server "${BINS%% *}"
 # The bench account has no password: set one with its API token (as an
-# account made by `ntspoold user-add` does), which also logs in.
+# account made by `ntspoold user-add` does), which also logs in.  The
+# session lives in the database: the later builds take the same cookie.
 JAR=$tmp/jar
 code=$(curl -s -o /dev/null -w '%{http_code}' -c "$JAR" "$URL/set-password" \
     --data-urlencode email=bench@example.org --data-urlencode "token=$TOKEN" \
     --data-urlencode password=bench-password-1 --data-urlencode password2=bench-password-1)
 [ "$code" = 303 ] || die "set-password: HTTP $code"
-SRC=$(curl -s -b "$JAR" "$URL/api/v1/time-sources" | python3 -c \
-    'import json,sys; print(json.load(sys.stdin)["time_sources"][0]["id"])')
+curl -s -b "$JAR" "$URL/api/v1/time-sources" | python3 -c \
+    'import json,sys; print(" ".join(str(s["id"]) for s in json.load(sys.stdin)["time_sources"]))' \
+    >"$tmp/ids"
+SRC=$(cut -d' ' -f1 "$tmp/ids")
+kill "$DPID" && wait "$DPID" 2>/dev/null || true
+DPID=""
 
-# measure NAME PATH: N requests on one connection; prints the figures
+# measure NAME PATH...: N requests on one connection, the paths in turn;
+# prints the figures and, for a page, whether its mean meets the target.
 measure() {
+    name=$1
+    shift
     urls=""
-    for _ in $(seq 1 "$N"); do urls="$urls -o /dev/null $URL$2"; done
+    i=0
+    while [ "$i" -lt "$N" ]; do
+        for path in "$@"; do
+            [ "$i" -lt "$N" ] || break
+            urls="$urls -o /dev/null $URL$path"
+            i=$((i + 1))
+        done
+    done
     # shellcheck disable=SC2086 # one argument per URL
     curl -s -b "$JAR" -w '%{http_code} %{time_pretransfer} %{time_starttransfer} %{size_download}\n' \
-        $urls >"$tmp/t.$1"
-    python3 - "$tmp/t.$1" "$1" "$2" <<'PY'
+        $urls >"$tmp/t.$name"
+    python3 - "$tmp/t.$name" "$name" "$1$([ $# -gt 1 ] && echo " ($# pages)")" <<'PY'
 import sys
 rows = [l.split() for l in open(sys.argv[1])]
 codes = sorted(set(r[0] for r in rows))
 t = sorted((float(r[2]) - float(r[1])) * 1000 for r in rows)
 size = int(rows[-1][3])
 q = lambda p: t[min(len(t) - 1, int(p * len(t)))]
-print(f"{sys.argv[2]:<12} {sys.argv[3]:<40} mean {sum(t) / len(t):6.2f} ms  p50 {q(.5):6.2f}"
-      f"  p99 {q(.99):6.2f}  max {t[-1]:6.2f}  ({len(t)} req, HTTP {','.join(codes)}, {size} B)")
+mean = sum(t) / len(t)
+page = sys.argv[3].startswith("/time-sources")
+verdict = f"  target < 10 ms {'met' if mean < 10 else 'MISSED'}" if page else ""
+print(f"{sys.argv[2]:<12} {sys.argv[3]:<40} mean {mean:6.2f} ms  p50 {q(.5):6.2f}"
+      f"  p99 {q(.99):6.2f}  max {t[-1]:6.2f}{verdict}  ({len(t)} req, HTTP {','.join(codes)}, {size} B)")
 PY
 }
-echo "server time per request (time_starttransfer - time_pretransfer), $N requests each:"
-measure healthz /healthz
-measure list /time-sources
-measure details "/time-sources/$SRC"
-measure details-p5 "/time-sources/$SRC?page=5"
-measure filtered "/time-sources/$SRC?kind=pool-v4&page=3"
-measure confirm "/time-sources/$SRC/rekey"
-measure api-list /api/v1/time-sources
-if [ -n "${PERF:-}" ]; then # PERF=FILE: a perf profile of the details page
-    perf record -q -F 999 --call-graph dwarf -p "$DPID" -o "$PERF" -- sleep 6 2>/dev/null &
-    ppid=$!
-    sleep 0.5
-    N=150 measure details "/time-sources/$SRC" >/dev/null
-    wait "$ppid"
-fi
-grep -E "ERROR|error" "$tmp/ntspoold.log" | head -n 5 || true
+for bin in $BINS; do
+    echo "ntspoold: $bin"
+    start_server "$bin"
+    echo "server time per request (time_starttransfer - time_pretransfer), $N requests each:"
+    measure healthz /healthz
+    measure list /time-sources
+    # shellcheck disable=SC2046 # one path per source
+    N=$SOURCES measure details-cold $(sed 's|[0-9][0-9]*|/time-sources/&|g' "$tmp/ids")
+    measure details "/time-sources/$SRC"
+    # shellcheck disable=SC2046 # one path per source
+    measure details-all $(sed 's|[0-9][0-9]*|/time-sources/&|g' "$tmp/ids")
+    measure details-p5 "/time-sources/$SRC?page=5"
+    measure filtered "/time-sources/$SRC?kind=pool-v4&page=3"
+    measure confirm "/time-sources/$SRC/rekey"
+    measure api-list /api/v1/time-sources
+    if [ -n "${PERF:-}" ]; then # PERF=FILE: a perf profile of the details page
+        perf record -q -F 999 --call-graph dwarf -p "$DPID" -o "$PERF" -- sleep 6 2>/dev/null &
+        ppid=$!
+        sleep 0.5
+        N=150 measure details "/time-sources/$SRC" >/dev/null
+        wait "$ppid"
+    fi
+    grep -E "ERROR|error" "$tmp/ntspoold.log" | head -n 5 || true
+    kill "$DPID" && wait "$DPID" 2>/dev/null || true
+    DPID=""
+done

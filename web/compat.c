@@ -7,7 +7,11 @@
  * server is one address, so each history row and monitor entry carries an
  * extra "kind" (the CSV keeps the NTP pool's columns exactly; `kind=` selects
  * one kind); offsets are in seconds and rtt in milliseconds, as the NTP
- * pool's; rows are newest first. */
+ * pool's; rows are newest first.
+ *
+ * The history rows come through web/histcache.c: a source asked for again
+ * costs an index range instead of a row read per sample, and is never
+ * stale. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +22,7 @@
 #include <event2/http.h>
 
 #include "util/util.h"
+#include "web/histcache.h"
 #include "web/jsonw.h"
 #include "web/web_int.h"
 
@@ -100,7 +105,7 @@ render_json(struct web_req *r, const struct db_source_scores *sc,
     const struct db_source_status *st = &sc->st;
     const struct db_source *src = &st->src;
     struct evbuffer *b = evbuffer_new();
-    struct jsonw w = {b, false};
+    struct jsonw w = {.b = b};
 
     if (!b) {
         web_reply_error(r, 500, "internal", "out of memory");
@@ -164,6 +169,7 @@ render_json(struct web_req *r, const struct db_source_scores *sc,
                     SCORE_DECIMALS);
     }
     jsonw_raw(&w, "}}}\n");
+    jsonw_flush(&w);
     if (w.failed) {
         evbuffer_free(b);
         web_reply_error(r, 500, "internal", "out of memory");
@@ -217,7 +223,7 @@ compat_scores(struct web_req *r, const char *host, const char *what)
 {
     struct db_source_scores sc;
     struct db_sample_query q;
-    struct db_sample_row *rows = NULL;
+    const struct db_sample_row *rows = NULL;
     size_t n = 0;
     int rc;
 
@@ -239,7 +245,7 @@ compat_scores(struct web_req *r, const char *host, const char *what)
         db_source_scores_free(&sc);
         return;
     }
-    if (db_history_page(r->w->p.db, &q, &rows, &n) != 0) {
+    if (histcache_rows(r->w, &q, &rows, &n) != 0) {
         db_source_scores_free(&sc);
         web_reply_error(r, 500, "internal", "database error");
         return;
@@ -248,6 +254,5 @@ compat_scores(struct web_req *r, const char *host, const char *what)
         render_json(r, &sc, rows, n);
     else
         render_csv(r, rows, n);
-    free(rows);
     db_source_scores_free(&sc);
 }

@@ -7,7 +7,8 @@
  *
  * srcpage.c routes here after checking that the source is the caller's.  The
  * work is bounded whatever the history: the graph reads at most
- * GRAPH_ROWS_MAX rows of the window, each kind's latest failure is looked for
+ * GRAPH_ROWS_MAX rows of the window (through web/histcache.c: a page shown
+ * again reads only its rows' index range while nothing changed), each kind's latest failure is looked for
  * within the window only, and a page of samples is one LIMIT/OFFSET query. */
 #include <math.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "util/util.h"
 #include "web/diag.h"
 #include "web/graph.h"
+#include "web/histcache.h"
 #include "web/html.h"
 #include "web/web_int.h"
 
@@ -186,7 +188,7 @@ graph(struct web_req *r, struct evbuffer *b, const struct db_source_status *st,
       const struct db_monitor *mons, size_t nm)
 {
     struct db_sample_query q;
-    struct db_sample_row *rows = NULL;
+    const struct db_sample_row *rows = NULL;
     struct graph_monitor gm[GRAPH_MAX_MONITORS * 4];
     struct graph_opts o;
     size_t n = 0, ngm = 0;
@@ -198,7 +200,7 @@ graph(struct web_req *r, struct evbuffer *b, const struct db_source_status *st,
     q.monitor = -1;
     q.since = r->now - WINDOW;
     q.limit = GRAPH_ROWS_MAX;
-    if (db_score_history(r->w->p.db, &q, &rows, &n) != 0)
+    if (histcache_rows(r->w, &q, &rows, &n) != 0)
         return -1;
     for (size_t i = 0; i < nm && ngm < sizeof(gm) / sizeof(gm[0]); i++) {
         gm[ngm].id = mons[i].id;
@@ -215,7 +217,6 @@ graph(struct web_req *r, struct evbuffer *b, const struct db_source_status *st,
     html_printf(b, "<figcaption>Score per kind (left axis) and measured offset per "
                    "monitor (right axis, ms), in UTC.%r</figcaption>\n</figure>\n",
                 n == GRAPH_ROWS_MAX ? " Only the newest measurements are drawn." : "");
-    free(rows);
     return rc;
 }
 

@@ -1,4 +1,5 @@
-/* jsonw.c - JSON values appended to an evbuffer (see jsonw.h).
+/* jsonw.c - JSON values appended to an evbuffer (see jsonw.h), gathered
+ * in the struct's buffer first.
  *
  * Reals: the value times 10^decimals is rounded to an integer (llround) and
  * printed with integer arithmetic, so no locale and no printf on the hot
@@ -20,11 +21,29 @@ static const int64_t pow10i[JSONW_DECIMALS_MAX + 1] = {
 
 #define EXACT_LIMIT 9007199254740992.0 /* 2^53: every integer below is a double */
 
+void
+jsonw_flush(struct jsonw *w)
+{
+    if (!w->failed && w->len > 0 && evbuffer_add(w->b, w->buf, w->len) != 0)
+        w->failed = true;
+    w->len = 0;
+}
+
 static void
 add(struct jsonw *w, const void *p, size_t n)
 {
-    if (!w->failed && n > 0 && evbuffer_add(w->b, p, n) != 0)
-        w->failed = true;
+    if (w->failed || n == 0)
+        return;
+    if (n > sizeof(w->buf) - w->len) {
+        jsonw_flush(w);
+        if (n >= sizeof(w->buf)) {
+            if (!w->failed && evbuffer_add(w->b, p, n) != 0)
+                w->failed = true;
+            return;
+        }
+    }
+    memcpy(w->buf + w->len, p, n);
+    w->len += n;
 }
 
 void

@@ -11,8 +11,11 @@
  * the locale (integer arithmetic; the %.17g fallback has its decimal mark
  * checked).
  *
- * Errors are sticky: a failed append (out of memory) sets w->failed, later
- * calls do nothing, and the caller checks w->failed once at the end. */
+ * The text is gathered in the struct and appended to the evbuffer by the
+ * kilobyte (jsonw_flush): an evbuffer_add per value cost more than the
+ * values.  Errors are sticky: a failed append (out of memory) sets
+ * w->failed, later calls do nothing, and the caller checks w->failed once at
+ * the end, after jsonw_flush. */
 #ifndef NTSPOOL_WEB_JSONW_H
 #define NTSPOOL_WEB_JSONW_H
 
@@ -22,13 +25,22 @@
 
 struct evbuffer;
 
+#define JSONW_BUF 2048 /* bytes gathered before they go to the evbuffer */
+
+/* Start with struct jsonw w = {.b = buffer}; end with jsonw_flush(&w). */
 struct jsonw {
     struct evbuffer *b; /* borrowed */
     bool failed;
+    size_t len;         /* bytes in buf, not yet in b */
+    char buf[JSONW_BUF]; /* one evbuffer_add per JSONW_BUF bytes, not per value */
 };
 
 #define JSONW_NUM_MAX     40 /* bytes of a formatted number, NUL included */
 #define JSONW_DECIMALS_MAX 9
+
+/* Append what the calls below gathered to w->b: before w->b is read or
+   sent (and before w->failed is checked for the last time). */
+void jsonw_flush(struct jsonw *w);
 
 /* Literal JSON text (structure and keys the caller knows are plain ASCII
    without quotes to escape), e.g. ",\"ts\":". */

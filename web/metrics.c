@@ -253,8 +253,15 @@ metrics_render(const struct metrics *m, const struct metrics_gauges *g,
                         "# HELP ntspool_monitor_healthy 1 when the monitor's own clock "
                         "and network are fine.\n"
                         "# TYPE ntspool_monitor_healthy gauge\n"
-                        "ntspool_monitor_healthy %d\n",
+                        "ntspool_monitor_healthy %d\n"
+                        "# HELP ntspool_history_cache_total Score history requests "
+                        "answered from the cache (hit) or read (miss).\n"
+                        "# TYPE ntspool_history_cache_total counter\n"
+                        "ntspool_history_cache_total{result=\"hit\"} %llu\n"
+                        "ntspool_history_cache_total{result=\"miss\"} %llu\n",
                         (long long)g->db_main_bytes, (long long)g->db_wal_bytes,
-                        (long long)g->sources, g->healthy);
+                        (long long)g->sources, g->healthy,
+                        (unsigned long long)g->history_hits,
+                        (unsigned long long)g->history_misses);
     return 0;
 }

@@ -50,6 +50,7 @@ struct metrics_gauges {
     int64_t pending_writes; /* results waiting for the next batch */
     int healthy;            /* 1 ok, 0 the monitor is at fault */
     int64_t http_connections; /* open now */
+    uint64_t history_hits, history_misses; /* web/histcache.h */
 };
 
 struct metrics *metrics_new(void);

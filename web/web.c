@@ -34,6 +34,7 @@
 #include "util/log.h"
 #include "util/util.h"
 #include "web/conn.h"
+#include "web/histcache.h"
 #include "web/monwire.h"
 #include "web/pwhash.h"
 #include "web/throttle.h"
@@ -492,6 +493,7 @@ metrics_page(struct web_req *r)
     if (r->w->p.hooks.gauges)
         r->w->p.hooks.gauges(r->w->p.hooks.arg, &g);
     g.http_connections = conn_open(r->w->guard);
+    histcache_counts(r->w->histcache, &g.history_hits, &g.history_misses);
     if (!b || metrics_render(r->w->p.metrics, &g, b) != 0) {
         if (b)
             evbuffer_free(b);
@@ -741,6 +743,7 @@ web_free(struct web *w)
     throttle_free(w->throttle_acct);
     throttle_free(w->throttle_addr);
     monsel_free(w);
+    histcache_free(w->histcache);
     conn_guard_free(w->guard); /* before the connections go */
     if (w->http)
         evhttp_free(w->http);

@@ -21,6 +21,7 @@ struct web_rate;
 struct conn_guard;
 struct pwhash;
 struct throttle;
+struct histcache;
 
 struct web {
     struct web_params p;
@@ -39,6 +40,7 @@ struct web {
     size_t nmons;
     int64_t mons_loaded;     /* Unix s of the last load */
     bool mons_valid;
+    struct histcache *histcache; /* the graph rows of recent details pages */
 };
 
 /* The web session of a request (session.c), once session_load found one. */

@@ -2119,6 +2119,7 @@ test_history(void)
         CHECK(n > 0);
         for (size_t i = 0; i < n && i < nh; i++) {
             CHECK_INT(h[i].source, rows[i].source);
+            CHECK_INT(h[i].id, rows[i].id);
             CHECK_INT(h[i].time, rows[i].time);
             CHECK_INT(h[i].kind, rows[i].kind);
             CHECK_INT(h[i].monitor, rows[i].monitor);
@@ -2133,6 +2134,20 @@ test_history(void)
         }
         free(h);
         free(rows);
+    }
+    /* The stamp: how many samples from a time on, and the smallest id. */
+    {
+        struct db_history_stamp st;
+        int64_t min_id = INT64_MAX;
+
+        for (int j = 6; j < 24; j++) /* rounds 1-3 */
+            min_id = stored[j].id < min_id ? stored[j].id : min_id;
+        CHECK_INT(db_history_stamp(f.db, f.src.id, t0 + 241, &st), 0);
+        CHECK_INT(st.count, 18);
+        CHECK_INT(st.min_id, min_id);
+        CHECK_INT(db_history_stamp(f.db, f.src.id, t0 + 241 * 4, &st), 0);
+        CHECK_INT(st.count, 0);
+        CHECK_INT(st.min_id, 0);
     }
     db_close(f.db);
 }

@@ -16,11 +16,15 @@
 
 #include "check.h"
 
-/* What w wrote, as a malloc'd C string (the buffer drained). */
+/* What w wrote, as a malloc'd C string (flushed, the buffer drained). */
 static char *
-take(struct evbuffer *b)
+take(struct jsonw *w)
 {
-    size_t n = evbuffer_get_length(b);
+    struct evbuffer *b = w->b;
+    size_t n;
+
+    jsonw_flush(w);
+    n = evbuffer_get_length(b);
     char *s = malloc(n + 1);
 
     if (!s)
@@ -33,13 +37,13 @@ take(struct evbuffer *b)
 static void
 check_str_same(struct evbuffer *b, const char *s)
 {
-    struct jsonw w = {b, false};
+    struct jsonw w = {.b = b};
     json_t *j = json_string(s);
     char *want = j ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
     char *got;
 
     jsonw_str(&w, s);
-    got = take(b);
+    got = take(&w);
     CHECK(!w.failed);
     CHECK(want != NULL);
     if (want)
@@ -57,7 +61,7 @@ test_strings(struct evbuffer *b)
         "/slash/", "caf\xc3\xa9", "\xe2\x82\xac euro", "\xf0\x9f\x98\x80 emoji",
         "\xef\xbf\xbf", "\xe2\x80\xa8 line sep", "mixed \"\xc3\xa9\"\n\\",
     };
-    struct jsonw w = {b, false};
+    struct jsonw w = {.b = b};
     char *got;
     json_t *j;
 
@@ -65,14 +69,14 @@ test_strings(struct evbuffer *b)
         check_str_same(b, cases[i]);
     /* Invalid UTF-8: U+FFFD per bad byte, and still JSON. */
     jsonw_str(&w, "a\xff" "b\xc3" "\xed\xa0\x80");
-    got = take(b);
+    got = take(&w);
     CHECK_STR(got, "\"a\\uFFFDb\\uFFFD\\uFFFD\\uFFFD\\uFFFD\"");
     j = json_loads(got, JSON_DECODE_ANY, NULL);
     CHECK(j && json_is_string(j));
     json_decref(j);
     free(got);
     jsonw_str(&w, NULL);
-    got = take(b);
+    got = take(&w);
     CHECK_STR(got, "null");
     free(got);
 }
@@ -89,7 +93,7 @@ check_fixed(double v, int d, const char *want)
 static void
 test_numbers(struct evbuffer *b, unsigned seed)
 {
-    struct jsonw w = {b, false};
+    struct jsonw w = {.b = b};
     char *got;
 
     check_fixed(0, 6, "0");
@@ -113,7 +117,7 @@ test_numbers(struct evbuffer *b, unsigned seed)
     jsonw_int(&w, 1772323200);
     jsonw_raw(&w, ",");
     jsonw_bool(&w, true);
-    got = take(b);
+    got = take(&w);
     CHECK_STR(got, "0,-9223372036854775808,1772323200,true");
     free(got);
 
@@ -149,7 +153,7 @@ test_numbers(struct evbuffer *b, unsigned seed)
 static void
 test_document(struct evbuffer *b)
 {
-    struct jsonw w = {b, false};
+    struct jsonw w = {.b = b};
     char *got;
     json_t *j, *h;
     json_error_t e;
@@ -165,7 +169,7 @@ test_document(struct evbuffer *b)
         jsonw_raw(&w, "}");
     }
     jsonw_raw(&w, "]}");
-    got = take(b);
+    got = take(&w);
     CHECK(!w.failed);
     j = json_loads(got, 0, &e);
     CHECK(j != NULL);
@@ -177,6 +181,39 @@ test_document(struct evbuffer *b)
     CHECK_STR(json_string_value(json_object_get(json_array_get(h, 0), "kind")), "nts-v4");
     json_decref(j);
     free(got);
+}
+
+/* Text across the gathering buffer's end, and one string longer than the
+   buffer: every byte arrives once, in order. */
+static void
+test_buffer(struct evbuffer *b)
+{
+    struct jsonw w = {.b = b};
+    char *big = malloc(3 * JSONW_BUF), *got, *want;
+    size_t n = 0, cap = 8 * JSONW_BUF;
+
+    want = malloc(cap);
+    if (!big || !want)
+        abort();
+    memset(big, 'x', 3 * JSONW_BUF - 1);
+    big[3 * JSONW_BUF - 1] = '\0';
+    for (int i = 0; i < 2000; i++) { /* about 4 buffers of small values */
+        n += (size_t)snprintf(want + n, cap - n, "%d,", i);
+        jsonw_int(&w, i);
+        jsonw_raw(&w, ",");
+    }
+    CHECK(evbuffer_get_length(b) > 0); /* full buffers went out */
+    CHECK(evbuffer_get_length(b) < n); /* the rest waits for the flush */
+    n += (size_t)snprintf(want + n, cap - n, "\"%s\"", big);
+    jsonw_str(&w, big);
+    got = take(&w);
+    CHECK(!w.failed);
+    CHECK_INT(strlen(got), n);
+    CHECK(strcmp(got, want) == 0);
+    CHECK_INT(w.len, 0);
+    free(got);
+    free(want);
+    free(big);
 }
 
 int
@@ -194,6 +231,7 @@ main(int argc, char **argv)
     fprintf(stderr, "test_jsonw: seed %u\n", seed);
     test_strings(b);
     test_numbers(b, seed);
+    test_buffer(b);
     test_document(b);
     evbuffer_free(b);
     printf("test_jsonw ... %s (%d checks)\n", check_failed ? "FAIL" : "PASS", check_count);
