@@ -57,6 +57,8 @@ check_defaults(const struct config *c, enum config_prog prog)
     CHECK_NEAR(c->ke_timeout, 10, 0);
     CHECK_NEAR(c->ntp_timeout, 1, 0);
     CHECK_INT(c->max_in_flight, 1000);
+    CHECK_INT(c->result_batchsize, 10);
+    CHECK_INT(c->result_max_waittime, 60);
     if (c->prog == CONFIG_NTSPOOLD)
         CHECK_INT(c->rate_limit, 100);
     if (c->prog == CONFIG_NTSPOOLD) {
@@ -112,6 +114,8 @@ test_all_ntspoold(void)
                         "ke_timeout = 2.5\n"
                         "ntp_timeout = 0.25\n"
                         "max_in_flight = 50\n"
+                        "result_batchsize = 3\n"
+                        "result_max_waittime = 2\n"
                         "ca_file = /etc/ntspool/ca.pem\n"
                         "allow_private = yes\n"
                         "codepoints = experimental\n"
@@ -135,6 +139,8 @@ test_all_ntspoold(void)
     CHECK_NEAR(cfg.ke_timeout, 2.5, 0);
     CHECK_NEAR(cfg.ntp_timeout, 0.25, 0);
     CHECK_INT(cfg.max_in_flight, 50);
+    CHECK_INT(cfg.result_batchsize, 3);
+    CHECK_INT(cfg.result_max_waittime, 2);
     CHECK_STR(cfg.ca_file, "/etc/ntspool/ca.pem");
     CHECK(cfg.allow_private);
     CHECK_INT(cfg.codepoints, CONFIG_CP_EXPERIMENTAL);
@@ -202,6 +208,14 @@ static const struct value_case values[] = {
     {D, "monitor", "interval", "86400", true},
     {D, "monitor", "interval", "0", false},
     {D, "monitor", "interval", "86401", false},
+    {D, "monitor", "result_batchsize", "1", true},
+    {D, "monitor", "result_batchsize", "1000", true},
+    {D, "monitor", "result_batchsize", "0", false},
+    {D, "monitor", "result_batchsize", "1001", false},
+    {D, "monitor", "result_max_waittime", "1", true},
+    {D, "monitor", "result_max_waittime", "3600", true},
+    {D, "monitor", "result_max_waittime", "0", false},
+    {D, "monitor", "result_max_waittime", "3601", false},
     {D, "http", "rate_limit", "0", true},
     {D, "http", "rate_limit", "1000000", true},
     {D, "http", "rate_limit", "-1", false},
@@ -551,7 +565,9 @@ static void
 test_programs(void)
 {
     static const char *const d_only[] = {"builtin = yes", "interval = 5",
-                                         "max_in_flight = 5", "ca_file = x"};
+                                         "max_in_flight = 5", "ca_file = x",
+                                         "result_batchsize = 2",
+                                         "result_max_waittime = 2"};
     static const char *const m_only[] = {"url = http://x", "key_file = k",
                                          "service_ca_file = s", "probe_ca_file = p",
                                          "spool = d", "spool_max = 5"};
@@ -756,7 +772,7 @@ main(void)
     test_programs();
     test_locale();
     test_files();
-    test_example("ntspoold.conf.example", CONFIG_NTSPOOLD, 20);
+    test_example("ntspoold.conf.example", CONFIG_NTSPOOLD, 22);
     test_example("ntspool-monitor.conf.example", CONFIG_MONITOR, 12);
     return check_finish("test_config");
 }
