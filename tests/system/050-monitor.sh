@@ -130,19 +130,7 @@ n=$(sqlite3 "$DB" "SELECT count(*) FROM samples s JOIN monitors m ON m.id = s.mo
 [ "$n" = 3 ] && ok "remote-3 has 3 samples stored (no duplicates)" || bad "remote-3 samples: $n"
 
 echo "== two agents"
-for n in 1 2; do
-    cat >"$tmp/m$n.conf" <<EOF
-[monitor]
-url = $URL
-key_file = $tmp/key$n
-probe_ca_file = $TB_CA
-spool = $tmp/spool$n
-allow_private = yes
-clock_check = no
-[log]
-level = info
-EOF
-done
+for n in 1 2; do agent_conf "$n" info; done
 agent_start a1 "$tmp/m1.conf"; A1=$APID
 agent_start a2 "$tmp/m2.conf"; A2=$APID
 q_mon="SELECT count(DISTINCT m.name) FROM samples s JOIN monitors m ON m.id = s.monitor WHERE s.source = $SYNC AND m.name IN ('remote-1', 'remote-2')"

@@ -122,17 +122,7 @@ for p in "$TB_SYNC_KE" "$TB_UNSYNC_KE" "$TB_STRATUM10_KE" "$TB_EXPIRED_KE"; do
 done
 ok "4 sources registered"
 for n in 1 2; do
-    cat >"$tmp/m$n.conf" <<EOF
-[monitor]
-url = $URL
-key_file = $tmp/key$n
-probe_ca_file = $TB_CA
-spool = $tmp/spool$n
-allow_private = yes
-clock_check = no
-[log]
-level = debug
-EOF
+    agent_conf "$n" debug
     start_a $n
 done
 q_mon="SELECT count(DISTINCT m.name) FROM samples s JOIN monitors m ON m.id = s.monitor WHERE m.name IN ('remote-1', 'remote-2', 'builtin')"
@@ -143,7 +133,7 @@ done
 [ "$(sqlite3 "$DB" "$q_mon")" = 3 ] && ok "samples of the built-in monitor and both agents arrive" ||
     { bad "monitors with samples: $(sqlite3 "$DB" "$q_mon")"; tail -n 5 "$tmp/a.1.1.log"; exit 1; }
 : >"$tmp/hammer.marks"
-python3 "$top/tests/system/crash_hammer.py" "$URL/monitoring/submit" "$(cat "$tmp/keyh")" \
+python3 "$top/tests/system/crash_hammer.py" "$URL/monitoring/submit" "$tmp/keyh" \
     "$tmp/uuids" "$tmp/hammer.acks" "$tmp/hammer.marks" 2>"$tmp/hammer.err" &
 HPID=$!
 sleep 1
@@ -178,7 +168,7 @@ kill_d
 sleep $((3 * SLOW))
 for n in 1 2; do
     f=$(batches "$tmp/spool$n")
-    if [ "$f" -gt 0 ]; then ok "agent $n: $f batches spooled while the service is down"; else
+    if [ "$f" -gt 0 ]; then ok "agent $n: $f batches in its spool with the service down"; else
         bad "agent $n: nothing spooled"; fi
 done
 for round in 1 2; do

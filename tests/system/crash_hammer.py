@@ -1,10 +1,11 @@
 """A third monitor for 080-crash.sh: submits large batches of synthetic
-results to POST /monitoring/submit without pause, so that a SIGKILL of
+results to POST /monitoring/submit one after the other, so that a SIGKILL of
 ntspoold often lands in the middle of a submit (its parse, its transaction,
 its commit or its answer).  Like an agent it resends a batch until it is
 answered 2xx (a resubmission must be harmless).
 
-usage: crash_hammer.py URL KEY UUIDS ACKS MARKS
+usage: crash_hammer.py URL KEYFILE UUIDS ACKS MARKS
+  KEYFILE its monitor key (first line)
   UUIDS  file with one source uuid per line
   ACKS   written: one line per result the service answered with 2xx:
          "KIND UUID EXCHANGE_START STATUS"
@@ -20,7 +21,8 @@ import time
 import urllib.error
 import urllib.request
 
-url, key, uuids_file, acks_file, marks_file = sys.argv[1:6]
+url, key_file, uuids_file, acks_file, marks_file = sys.argv[1:6]
+key = open(key_file).readline().strip()
 uuids = [u.strip() for u in open(uuids_file) if u.strip()]
 ITEMS_PER_BATCH = 120
 stop = False

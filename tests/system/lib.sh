@@ -138,6 +138,22 @@ wait_for() {
 
 # ---- processes and logs (050, 080) ---------------------------------------------
 
+# agent_conf N LEVEL: $tmp/mN.conf, an agent of $URL with the key in
+# $tmp/keyN and the spool $tmp/spoolN, probing the test bed, logging at LEVEL
+agent_conf() {
+    cat >"$tmp/m$1.conf" <<EOF
+[monitor]
+url = $URL
+key_file = $tmp/key$1
+probe_ca_file = $TB_CA
+spool = $tmp/spool$1
+allow_private = yes
+clock_check = no
+[log]
+level = $2
+EOF
+}
+
 # agent_start NAME CONF: ntspool-monitor -c CONF in a namespace whose
 # /etc/hosts gives localhost both families (as ntspoold_start); pid in $APID.
 agent_start() {
