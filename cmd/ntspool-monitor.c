@@ -14,7 +14,6 @@
  * Delivery order: a batch goes straight to the service only while nothing
  * waits in the spool; it reserves its place in the spool's order first, so
  * a failed delivery is spooled before any batch spooled meanwhile. */
-#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -629,34 +628,6 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 
 /* ---- start-up ------------------------------------------------------------------- */
 
-static int
-read_key(const char *path, char *out, size_t len)
-{
-    FILE *f = fopen(path, "r");
-    size_t n;
-
-    if (!f) {
-        log_err("key_file %s: %s", path, strerror(errno));
-        return -1;
-    }
-    if (!fgets(out, (int)len, f)) {
-        fclose(f);
-        log_err("key_file %s: empty", path);
-        return -1;
-    }
-    fclose(f);
-    n = strcspn(out, "\r\n");
-    out[n] = '\0';
-    while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\t'))
-        out[--n] = '\0';
-    if (n == 0 || n >= len - 1 || !util_utf8_valid(out, n, true) || strchr(out, ' ')) {
-        util_wipe(out, len);
-        log_err("key_file %s: the first line is not a key", path);
-        return -1;
-    }
-    return 0;
-}
-
 static void
 usage(FILE *f)
 {
@@ -813,8 +784,10 @@ main(int argc, char **argv)
         log_err("%s: [monitor] url and key_file are required", path);
         return EXIT_CONFIG;
     }
-    if (read_key(m.cfg.key_file, m.key, sizeof(m.key)) != 0)
+    if (util_read_key(m.cfg.key_file, m.key, sizeof(m.key), err, sizeof(err)) != 0) {
+        log_err("%s", err);
         return EXIT_CONFIG;
+    }
     signal(SIGPIPE, SIG_IGN);
     srandom((unsigned)time(NULL) ^ (unsigned)getpid());
     return run(&m);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "tests/unit/check.h"
+#include "util/util.h"
 
 static struct config cfg;
 static char err[CONFIG_ERR_MAX];
@@ -757,6 +758,55 @@ test_example(const char *file, enum config_prog prog, int nkeys)
     free(out);
 }
 
+/* The agent's key_file: the first line, trimmed; anything else refused
+   with a message that names the file and never the key. */
+static void
+test_key_file(void)
+{
+    static const struct {
+        const char *text;
+        const char *key; /* NULL: refused */
+    } cases[] = {
+        {"ntspm_abc\n", "ntspm_abc"},
+        {"ntspm_abc \t\r\nsecond line\n", "ntspm_abc"},
+        {"ntspm_abc", "ntspm_abc"},
+        {"", NULL},
+        {"\n", NULL},
+        {"two words\n", NULL},
+        {"ctl\001\n", NULL},
+        {"\xff\xfe\n", NULL},
+        {"0123456789012345678901234567890123456789\n", NULL}, /* too long for 32 */
+    };
+    char path[] = "/tmp/test_key.XXXXXX", key[32], msg[256];
+    int fd = mkstemp(path);
+
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    close(fd);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        FILE *f = fopen(path, "w");
+        int rc;
+        CHECK(f != NULL);
+        if (!f)
+            break;
+        fputs(cases[i].text, f);
+        fclose(f);
+        memset(msg, 0, sizeof(msg));
+        rc = util_read_key(path, key, sizeof(key), msg, sizeof(msg));
+        CHECK_INT(rc, cases[i].key ? 0 : -1);
+        if (cases[i].key) {
+            CHECK_STR(key, cases[i].key);
+        } else {
+            CHECK(strstr(msg, path) != NULL);
+            CHECK_STR(key, ""); /* wiped */
+        }
+    }
+    unlink(path);
+    CHECK_INT(util_read_key(path, key, sizeof(key), msg, sizeof(msg)), -1);
+    CHECK(strstr(msg, strerror(ENOENT)) != NULL);
+}
+
 int
 main(void)
 {
@@ -772,6 +822,7 @@ main(void)
     test_programs();
     test_locale();
     test_files();
+    test_key_file();
     test_example("ntspoold.conf.example", CONFIG_NTSPOOLD, 22);
     test_example("ntspool-monitor.conf.example", CONFIG_MONITOR, 12);
     return check_finish("test_config");
