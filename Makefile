@@ -134,5 +134,5 @@ symbols: $(LIB)
 clean:
 	rm -rf build bin
 
--include $(LIB_OBJS:.o=.d) $(UNIT_BINS:=.d) $(TOOL_BINS:=.d) $(NTSPOOLD_OBJS:.o=.d) $(BENCH_SRCS:%.c=$(BUILD)/%.d) $(PROGS:$(BIN)/%=$(BUILD)/cmd/%.d) \
+-include $(LIB_OBJS:.o=.d) $(UNIT_BINS:=.d) $(TOOL_BINS:=.d) $(REPLAY_OBJS:.o=.d) $(NTSPOOLD_OBJS:.o=.d) $(BENCH_SRCS:%.c=$(BUILD)/%.d) $(PROGS:$(BIN)/%=$(BUILD)/cmd/%.d) \
     $(TESTSRV_SRCS:%.c=$(BUILD)/%.d)
