@@ -15,7 +15,8 @@
 #    samples; every stored score, and each latest score, equals a replay of
 #    the stored steps through the scorer (tests/tools/score_replay), and each
 #    kind's score in the API is the lower median the replay gives.
-# NTSPOOL_SANITIZE=1 (make sanitize) stretches the waits, not the kill count.
+# NTSPOOL_SANITIZE=1 (make sanitize) stretches the time limits, not the kill
+# count nor the kill times.
 . "$(dirname "$0")/lib.sh"
 
 D=$BIN/ntspoold
@@ -39,8 +40,8 @@ phase() { echo "== $* ($(($(date +%s) - T0)) s)"; }
 # not in a subshell, so that the draws count)
 rnd() {
     draws=$((draws + 1))
-    R=$(awk -v s="$SEED" -v d="$draws" -v lo="$1" -v hi="$2" -v k="$SLOW" \
-        'BEGIN { srand(s + d * 7919); printf "%.3f", lo + rand() * (hi - lo) * k }')
+    R=$(awk -v s="$SEED" -v d="$draws" -v lo="$1" -v hi="$2" \
+        'BEGIN { srand(s + d * 7919); printf "%.3f", lo + rand() * (hi - lo) }')
 }
 
 DPID="" A1="" A2="" HPID=""
