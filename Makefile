@@ -32,6 +32,9 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 TESTSRV_SRCS := $(sort $(wildcard tests/server/*.c))
 TESTSRV := $(BUILD)/tests/ntstestd
+# Helpers of the system tests (tests/tools/NAME.c -> build/tests/tools/NAME).
+TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
+TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all test check sanitize fuzz install uninstall clean symbols test-progs bench-progs
 .SECONDARY:
@@ -65,11 +68,14 @@ $(BIN)/%: $(BUILD)/cmd/%.o $(LIB)
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm -pthread
 
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm -pthread
+
 $(TESTSRV): $(TESTSRV_SRCS:%.c=$(BUILD)/%.o) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TESTSRV_SRCS:%.c=$(BUILD)/%.o) $(LIB) $(PKG_LIBS) -lm
 
-test-progs: $(PROGS) $(UNIT_BINS) $(if $(TESTSRV_SRCS),$(TESTSRV))
+test-progs: $(PROGS) $(UNIT_BINS) $(TOOL_BINS) $(if $(TESTSRV_SRCS),$(TESTSRV))
 
 # tests/unit/test_corpus replays the seed corpora through every fuzz target,
 # built here with the normal compiler and flags, each entry point renamed.
@@ -134,5 +140,5 @@ symbols: $(LIB)
 clean:
 	rm -rf build bin
 
--include $(LIB_OBJS:.o=.d) $(UNIT_BINS:=.d) $(NTSPOOLD_OBJS:.o=.d) $(MONITOR_OBJS:.o=.d) $(BENCH_SRCS:%.c=$(BUILD)/%.d) $(PROGS:$(BIN)/%=$(BUILD)/cmd/%.d) \
+-include $(LIB_OBJS:.o=.d) $(UNIT_BINS:=.d) $(TOOL_BINS:=.d) $(REPLAY_OBJS:.o=.d) $(NTSPOOLD_OBJS:.o=.d) $(MONITOR_OBJS:.o=.d) $(BENCH_SRCS:%.c=$(BUILD)/%.d) $(PROGS:$(BIN)/%=$(BUILD)/cmd/%.d) \
     $(TESTSRV_SRCS:%.c=$(BUILD)/%.d)

@@ -109,12 +109,33 @@ keep(struct mon *m, uint64_t seq, const char *data, size_t len, size_t n)
     note_drops(m);
 }
 
+/* At debug level, each result of the batch the service acknowledged, with its
+   outcome (res: the answer's "results"; none from the existing pool). */
+static void
+log_acked(struct mon *m, json_t *res)
+{
+    json_t *sent = json_loadb(m->sending, m->sending_len, 0, NULL);
+
+    for (size_t i = 0; i < json_array_size(sent); i++) {
+        const char *kind, *uuid, *st = json_string_value(
+                                      json_object_get(json_array_get(res, i), "status"));
+        int64_t t;
+        if (monwire_entry_id(json_array_get(sent, i), &kind, &uuid, &t) == 0)
+            log_debug("submit: acknowledged %s %s %lld: %s", kind, uuid, (long long)t,
+                      st ? st : res ? "?" : "stored");
+    }
+    json_decref(sent);
+}
+
 static void
 summarize(struct mon *m, const char *body, size_t len)
 {
     json_t *j = json_loadb(body, len, 0, NULL), *res = json_object_get(j, "results");
     const char *why = NULL;
     json_int_t st = 0, dup = 0, ref = 0;
+
+    if (log_threshold >= LOG_LEVEL_DEBUG)
+        log_acked(m, json_is_array(res) ? res : NULL);
 
     if (json_is_object(j)) {
         json_unpack(j, "{s?I,s?I,s?I}", "stored", &st, "duplicate", &dup, "refused", &ref);
@@ -715,8 +736,10 @@ main(int argc, char **argv)
     }
     m.cfg_path = path;
     m.verbose = verbose;
-    if (mon_read_key(m.cfg.key_file, m.key, sizeof(m.key)) != 0)
+    if (util_read_key(m.cfg.key_file, m.key, sizeof(m.key), err, sizeof(err)) != 0) {
+        log_err("%s", err);
         return EXIT_CONFIG;
+    }
     signal(SIGPIPE, SIG_IGN);
     srandom((unsigned)time(NULL) ^ (unsigned)getpid());
     return run(&m);

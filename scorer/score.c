@@ -67,13 +67,19 @@ score_offset_step(double o)
     return -2.0; /* also NAN: no comparison above held */
 }
 
+double
+score_cap_of(enum probe_reason reason)
+{
+    return reason == PROBE_KOD_DENY ? -50 : reason == PROBE_OFFSET_OVER_3S ? -20 : INFINITY;
+}
+
 static void
-set(struct score_step *s, enum probe_reason reason, double step, double cap)
+set(struct score_step *s, enum probe_reason reason, double step)
 {
     s->reason = reason;
     s->discard = false;
     s->step = step;
-    s->cap = cap;
+    s->cap = score_cap_of(reason);
 }
 
 static void
@@ -124,24 +130,24 @@ score_step_of(const struct probe_result *r, struct score_step *out)
         }
     }
     if (deny) { /* rule 2 */
-        set(out, PROBE_KOD_DENY, -10, -50);
+        set(out, PROBE_KOD_DENY, -10);
         return;
     }
     if (rate) { /* rule 3 */
-        set(out, PROBE_KOD_RATE, -3.5, INFINITY);
+        set(out, PROBE_KOD_RATE, -3.5);
         return;
     }
     if (r->ke.status != KE_OK) { /* rule 4 */
-        set(out, PROBE_KE_FAILED, -5, INFINITY);
+        set(out, PROBE_KE_FAILED, -5);
         return;
     }
     if (timeout) {
-        set(out, PROBE_NTP_TIMEOUT, -5, INFINITY);
+        set(out, PROBE_NTP_TIMEOUT, -5);
         return;
     }
     /* Rule 5; an exchange missing after a good key exchange is a failure too. */
     if (other || n < RESULT_NTP_EXCHANGES) {
-        set(out, PROBE_NTP_FAILED, -4, INFINITY);
+        set(out, PROBE_NTP_FAILED, -4);
         return;
     }
     for (int i = 0; i < n; i++) {
@@ -153,22 +159,22 @@ score_step_of(const struct probe_result *r, struct score_step *out)
         sum += score_offset_step(x->offset);
     }
     if (unsync) { /* rule 6 */
-        set(out, PROBE_UNSYNCHRONIZED, -4, INFINITY);
+        set(out, PROBE_UNSYNCHRONIZED, -4);
         return;
     }
     if (over3) { /* rule 7 */
-        set(out, PROBE_OFFSET_OVER_3S, -4, -20);
+        set(out, PROBE_OFFSET_OVER_3S, -4);
         return;
     }
     if (strat) { /* rule 8 */
-        set(out, PROBE_STRATUM_TOO_HIGH, -4, INFINITY);
+        set(out, PROBE_STRATUM_TOO_HIGH, -4);
         return;
     }
     sum /= n; /* rule 9 */
     if (short_cookies)
-        set(out, PROBE_COOKIES_SHORT, sum - 1, INFINITY);
+        set(out, PROBE_COOKIES_SHORT, sum - 1);
     else
-        set(out, sum < 1 ? PROBE_OFFSET : PROBE_OK, sum, INFINITY);
+        set(out, sum < 1 ? PROBE_OFFSET : PROBE_OK, sum);
 }
 
 void

@@ -60,6 +60,11 @@ void score_step_of(const struct probe_result *r, struct score_step *out);
 void score_step_of_clock(const struct probe_result *r, double clock_error,
                          struct score_step *out);
 
+/* The cap of a sample with this reason code: -50 for kod_deny, -20 for
+   offset_over_3s, INFINITY (none) otherwise.  With the stored step and
+   reason, a score can be replayed from the stored samples alone. */
+double score_cap_of(enum probe_reason reason);
+
 /* min(prev * 0.95 + step, cap). */
 double score_update(double prev, double step, double cap);
 

@@ -1,9 +1,10 @@
 /* util.c - checked number parsing (strtol with every error checked: the
- * banned atoi's replacement), UTF-8 validation of text from outside, and
- * wiping secrets. */
+ * banned atoi's replacement), UTF-8 validation of text from outside, wiping
+ * secrets and reading a key file. */
 #include "util/util.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,4 +95,33 @@ util_utf8_sanitize(char *s)
         }
         i += n;
     }
+}
+
+int
+util_read_key(const char *path, char *out, size_t len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    size_t n;
+
+    if (!f) {
+        snprintf(err, errlen, "key_file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!fgets(out, (int)len, f)) {
+        fclose(f);
+        util_wipe(out, len);
+        snprintf(err, errlen, "key_file %s: empty", path);
+        return -1;
+    }
+    fclose(f);
+    n = strcspn(out, "\r\n");
+    out[n] = '\0';
+    while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\t'))
+        out[--n] = '\0';
+    if (n == 0 || n >= len - 1 || !util_utf8_valid(out, n, true) || strchr(out, ' ')) {
+        util_wipe(out, len);
+        snprintf(err, errlen, "key_file %s: the first line is not a key", path);
+        return -1;
+    }
+    return 0;
 }

@@ -1,4 +1,5 @@
-/* util.h - small helpers shared by every program: checked number parsing. */
+/* util.h - small helpers shared by every program: checked number parsing,
+ * UTF-8 checks, wiping secrets, reading a key file. */
 #ifndef NTSPOOL_UTIL_UTIL_H
 #define NTSPOOL_UTIL_UTIL_H
 
@@ -23,5 +24,12 @@ bool util_utf8_valid(const char *s, size_t len, bool no_controls);
    UTF-8, and every C0 control and DEL, by '?': text from the network made
    safe to store and show. */
 void util_utf8_sanitize(char *s);
+
+/* Read a key (a bearer credential) from the first line of the file at path
+   into out (len bytes), without the line end and trailing blanks: it must be
+   non-empty, shorter than len - 1, valid UTF-8 without controls or spaces.
+   0, or -1 with a message naming the file in err (never the key; out is
+   wiped). */
+int util_read_key(const char *path, char *out, size_t len, char *err, size_t errlen);
 
 #endif

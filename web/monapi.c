@@ -38,8 +38,6 @@
 
 #define WORK_PAGE          1000 /* sources read per query */
 #define UPDATE_INTERVAL_S  300
-#define RESULT_BATCHSIZE   10
-#define RESULT_WAITTIME_S  60
 #define KEY_MAX            128
 
 /* Authenticate the bearer monitor key: 0 and *m, or -1 after a reply. */
@@ -167,8 +165,8 @@ monapi_get_work(struct web_req *r)
     }
     snprintf(endpoint, sizeof(endpoint), "%s/monitoring/submit", cfg->public_url);
     root = json_pack("{s:o,s:n,s:s,s:i,s:o,s:o,s:o,s:o,s:o}", "timesources", list, "poolke",
-                     "result_endpoint", endpoint, "result_batchsize", RESULT_BATCHSIZE,
-                     "result_max_waittime", monwire_duration_json(RESULT_WAITTIME_S),
+                     "result_endpoint", endpoint, "result_batchsize", cfg->result_batchsize,
+                     "result_max_waittime", monwire_duration_json(cfg->result_max_waittime),
                      "update_interval", monwire_duration_json(UPDATE_INTERVAL_S),
                      "probe_interval", monwire_duration_json(cfg->interval), "nts_timeout",
                      monwire_duration_json(cfg->ke_timeout), "ntp_timeout",

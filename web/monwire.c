@@ -496,6 +496,18 @@ monwire_na_json(const char *name, const char *uuid, int family, int64_t t)
     return entry(name, uuid, o);
 }
 
+int
+monwire_entry_id(json_t *entry, const char **kind, const char **uuid, int64_t *start)
+{
+    json_int_t t = 0;
+
+    if (json_unpack(entry, "[[s,s],{s:{s:I}}]", kind, uuid, "keyexchange", "exchange_start",
+                    &t) != 0)
+        return -1;
+    *start = (int64_t)t;
+    return 0;
+}
+
 /* ---- reading a result ----------------------------------------------------------- */
 
 #define FAIL(code)                                                                     \

@@ -102,6 +102,11 @@ json_t *monwire_result_json(const char *name, const char *uuid,
    v6 kind, SrvIpv6Only for a v4 kind) at Unix time t. */
 json_t *monwire_na_json(const char *name, const char *uuid, int family, int64_t t);
 
+/* The identity of a submit entry, as the service keys it (kind, uuid,
+   exchange_start), for logs: 0 with *kind and *uuid pointing into entry, or
+   -1 when entry is not in the submit shape. */
+int monwire_entry_id(json_t *entry, const char **kind, const char **uuid, int64_t *start);
+
 /* One submitted result, parsed and checked. */
 struct monwire_sample {
     enum monwire_kind kind;

@@ -81,9 +81,6 @@ struct mon {
         n_lost, dropped_logged;
 };
 
-/* The first line of the key file at path into out (len bytes): 0, or -1
-   logged (out wiped). */
-int mon_read_key(const char *path, char *out, size_t len);
 /* The scheduler options that come from the configuration (not from the
    work list) into sc. */
 void mon_sch_options(const struct config *c, struct sch_config *sc);

@@ -1,6 +1,5 @@
 /* reload.c - ntspool-monitor's configuration while it runs: the key file,
  * the scheduler options of the configuration, and SIGHUP. */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,34 +8,6 @@
 #include "util/util.h"
 
 #include "cmd/ntspool-monitor/mon.h"
-
-int
-mon_read_key(const char *path, char *out, size_t len)
-{
-    FILE *f = fopen(path, "r");
-    size_t n;
-
-    if (!f) {
-        log_err("key_file %s: %s", path, strerror(errno));
-        return -1;
-    }
-    if (!fgets(out, (int)len, f)) {
-        fclose(f);
-        log_err("key_file %s: empty", path);
-        return -1;
-    }
-    fclose(f);
-    n = strcspn(out, "\r\n");
-    out[n] = '\0';
-    while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\t'))
-        out[--n] = '\0';
-    if (n == 0 || n >= len - 1 || !util_utf8_valid(out, n, true) || strchr(out, ' ')) {
-        util_wipe(out, len);
-        log_err("key_file %s: the first line is not a key", path);
-        return -1;
-    }
-    return 0;
-}
 
 void
 mon_sch_options(const struct config *c, struct sch_config *sc)
@@ -65,8 +36,8 @@ mon_reload(struct mon *m)
                 "configuration", m->cfg_path);
         return;
     }
-    if (mon_read_key(c.key_file, key, sizeof(key)) != 0) {
-        log_err("reload: keeping the running configuration");
+    if (util_read_key(c.key_file, key, sizeof(key), err, sizeof(err)) != 0) {
+        log_err("reload: %s; keeping the running configuration", err);
         return;
     }
     if (config_keep_restart_keys(&c, &m->cfg))

@@ -41,41 +41,6 @@ for p in random.sample(range(16500, 17000), 500):
         s.close()'
 }
 
-# agent_start NAME CONF: ntspool-monitor -c CONF in a namespace whose
-# /etc/hosts gives localhost both families (as ntspoold_start); pid in $APID.
-agent_start() {
-    printf '127.0.0.1 localhost\n::1 localhost\n' >"$tmp/hosts"
-    unshare --user --map-root-user --mount sh -c \
-        'mount --bind "$1" /etc/hosts && exec "$2" -c "$3"' sh "$tmp/hosts" \
-        "$M" "$2" 2>"$tmp/$1.log" &
-    APID=$!
-}
-
-# stop_pid PID: SIGTERM, at most 10 s, then SIGKILL; the exit status in $st.
-stop_pid() {
-    kill -TERM "$1" 2>/dev/null
-    ( sleep 10; kill -KILL "$1" 2>/dev/null ) &
-    killer=$!
-    wait "$1"
-    st=$?
-    kill "$killer" 2>/dev/null
-    wait "$killer" 2>/dev/null
-}
-
-# stat_of LOG FIELD: the number after FIELD in the last stats line of LOG
-stat_of() {
-    grep 'stats:' "$1" | tail -n 1 | sed -n "s/.*[ (]$2 \([0-9]*\).*/\1/p"
-}
-
-wait_log() { # SECONDS FILE PATTERN
-    end=$(($(date +%s) + $1))
-    while [ "$(date +%s)" -le "$end" ]; do
-        grep -q "$3" "$2" 2>/dev/null && return 0
-        sleep 0.2
-    done
-    return 1
-}
-
 PORT=$(my_port)
 DB=$tmp/var/ntspool.db
 ntspoold_conf <<EOF
@@ -155,19 +120,7 @@ grep -q '^ntspool_probes_total{kind="nts-v6",reason="ok",monitor="remote"} 1$' "
     ok "metrics: by kind and reason" || bad "metrics: no nts-v6 ok remote"
 
 echo "== two agents"
-for n in 1 2; do
-    cat >"$tmp/m$n.conf" <<EOF
-[monitor]
-url = $URL
-key_file = $tmp/key$n
-probe_ca_file = $TB_CA
-spool = $tmp/spool$n
-allow_private = yes
-clock_check = no
-[log]
-level = info
-EOF
-done
+for n in 1 2; do agent_conf "$n" info; done
 agent_start a1 "$tmp/m1.conf"; A1=$APID
 agent_start a2 "$tmp/m2.conf"; A2=$APID
 q_mon="SELECT count(DISTINCT m.name) FROM samples s JOIN monitors m ON m.id = s.monitor WHERE s.source = $SYNC AND m.name IN ('remote-1', 'remote-2')"

@@ -183,3 +183,56 @@ wait_for() {
     done
     return 1
 }
+
+# ---- processes and logs (050, 080) ---------------------------------------------
+
+# agent_conf N LEVEL: $tmp/mN.conf, an agent of $URL with the key in
+# $tmp/keyN and the spool $tmp/spoolN, probing the test bed, logging at LEVEL
+agent_conf() {
+    cat >"$tmp/m$1.conf" <<EOF
+[monitor]
+url = $URL
+key_file = $tmp/key$1
+probe_ca_file = $TB_CA
+spool = $tmp/spool$1
+allow_private = yes
+clock_check = no
+[log]
+level = $2
+EOF
+}
+
+# agent_start NAME CONF: ntspool-monitor -c CONF in a namespace whose
+# /etc/hosts gives localhost both families (as ntspoold_start); pid in $APID.
+agent_start() {
+    printf '127.0.0.1 localhost\n::1 localhost\n' >"$tmp/hosts"
+    unshare --user --map-root-user --mount sh -c \
+        'mount --bind "$1" /etc/hosts && exec "$2" -c "$3"' sh "$tmp/hosts" \
+        "$BIN/ntspool-monitor" "$2" 2>"$tmp/$1.log" &
+    APID=$!
+}
+
+# stop_pid PID: SIGTERM, at most 10 s, then SIGKILL; the exit status in $st.
+stop_pid() {
+    kill -TERM "$1" 2>/dev/null
+    ( sleep 10; kill -KILL "$1" 2>/dev/null ) &
+    killer=$!
+    wait "$1"
+    st=$?
+    kill "$killer" 2>/dev/null
+    wait "$killer" 2>/dev/null
+}
+
+# stat_of LOG FIELD: the number after FIELD in the last stats line of LOG
+stat_of() {
+    grep 'stats:' "$1" | tail -n 1 | sed -n "s/.*[ (]$2 \([0-9]*\).*/\1/p"
+}
+
+wait_log() { # SECONDS FILE PATTERN
+    end=$(($(date +%s) + $1))
+    while [ "$(date +%s)" -le "$end" ]; do
+        grep -q "$3" "$2" 2>/dev/null && return 0
+        sleep 0.2
+    done
+    return 1
+}

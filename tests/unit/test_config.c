@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "tests/unit/check.h"
+#include "util/util.h"
 
 static struct config cfg;
 static char err[CONFIG_ERR_MAX];
@@ -57,6 +58,8 @@ check_defaults(const struct config *c, enum config_prog prog)
     CHECK_NEAR(c->ke_timeout, 10, 0);
     CHECK_NEAR(c->ntp_timeout, 1, 0);
     CHECK_INT(c->max_in_flight, 1000);
+    CHECK_INT(c->result_batchsize, 10);
+    CHECK_INT(c->result_max_waittime, 60);
     if (c->prog == CONFIG_NTSPOOLD)
         CHECK_INT(c->rate_limit, 100);
     if (c->prog == CONFIG_NTSPOOLD) {
@@ -116,6 +119,8 @@ test_all_ntspoold(void)
                         "ke_timeout = 2.5\n"
                         "ntp_timeout = 0.25\n"
                         "max_in_flight = 50\n"
+                        "result_batchsize = 3\n"
+                        "result_max_waittime = 2\n"
                         "ca_file = /etc/ntspool/ca.pem\n"
                         "allow_private = yes\n"
                         "codepoints = experimental\n"
@@ -139,6 +144,8 @@ test_all_ntspoold(void)
     CHECK_NEAR(cfg.ke_timeout, 2.5, 0);
     CHECK_NEAR(cfg.ntp_timeout, 0.25, 0);
     CHECK_INT(cfg.max_in_flight, 50);
+    CHECK_INT(cfg.result_batchsize, 3);
+    CHECK_INT(cfg.result_max_waittime, 2);
     CHECK_STR(cfg.ca_file, "/etc/ntspool/ca.pem");
     CHECK(cfg.allow_private);
     CHECK_INT(cfg.codepoints, CONFIG_CP_EXPERIMENTAL);
@@ -206,6 +213,14 @@ static const struct value_case values[] = {
     {D, "monitor", "interval", "86400", true},
     {D, "monitor", "interval", "0", false},
     {D, "monitor", "interval", "86401", false},
+    {D, "monitor", "result_batchsize", "1", true},
+    {D, "monitor", "result_batchsize", "1000", true},
+    {D, "monitor", "result_batchsize", "0", false},
+    {D, "monitor", "result_batchsize", "1001", false},
+    {D, "monitor", "result_max_waittime", "1", true},
+    {D, "monitor", "result_max_waittime", "3600", true},
+    {D, "monitor", "result_max_waittime", "0", false},
+    {D, "monitor", "result_max_waittime", "3601", false},
     {D, "http", "rate_limit", "0", true},
     {D, "http", "rate_limit", "1000000", true},
     {D, "http", "rate_limit", "-1", false},
@@ -568,7 +583,9 @@ static void
 test_programs(void)
 {
     static const char *const d_only[] = {"builtin = yes", "interval = 5",
-                                         "max_in_flight = 5", "ca_file = x"};
+                                         "max_in_flight = 5", "ca_file = x",
+                                         "result_batchsize = 2",
+                                         "result_max_waittime = 2"};
     static const char *const m_only[] = {"url = http://x", "key_file = k",
                                          "service_ca_file = s", "probe_ca_file = p",
                                          "spool = d", "spool_max = 5"};
@@ -810,6 +827,55 @@ test_example(const char *file, enum config_prog prog, int nkeys)
     free(out);
 }
 
+/* The agent's key_file: the first line, trimmed; anything else refused
+   with a message that names the file and never the key. */
+static void
+test_key_file(void)
+{
+    static const struct {
+        const char *text;
+        const char *key; /* NULL: refused */
+    } cases[] = {
+        {"ntspm_abc\n", "ntspm_abc"},
+        {"ntspm_abc \t\r\nsecond line\n", "ntspm_abc"},
+        {"ntspm_abc", "ntspm_abc"},
+        {"", NULL},
+        {"\n", NULL},
+        {"two words\n", NULL},
+        {"ctl\001\n", NULL},
+        {"\xff\xfe\n", NULL},
+        {"0123456789012345678901234567890123456789\n", NULL}, /* too long for 32 */
+    };
+    char path[] = "/tmp/test_key.XXXXXX", key[32], msg[256];
+    int fd = mkstemp(path);
+
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    close(fd);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        FILE *f = fopen(path, "w");
+        int rc;
+        CHECK(f != NULL);
+        if (!f)
+            break;
+        fputs(cases[i].text, f);
+        fclose(f);
+        memset(msg, 0, sizeof(msg));
+        rc = util_read_key(path, key, sizeof(key), msg, sizeof(msg));
+        CHECK_INT(rc, cases[i].key ? 0 : -1);
+        if (cases[i].key) {
+            CHECK_STR(key, cases[i].key);
+        } else {
+            CHECK(strstr(msg, path) != NULL);
+            CHECK_STR(key, ""); /* wiped */
+        }
+    }
+    unlink(path);
+    CHECK_INT(util_read_key(path, key, sizeof(key), msg, sizeof(msg)), -1);
+    CHECK(strstr(msg, strerror(ENOENT)) != NULL);
+}
+
 int
 main(void)
 {
@@ -826,7 +892,8 @@ main(void)
     test_restart_keys();
     test_locale();
     test_files();
-    test_example("ntspoold.conf.example", CONFIG_NTSPOOLD, 24);
+    test_key_file();
+    test_example("ntspoold.conf.example", CONFIG_NTSPOOLD, 26);
     test_example("ntspool-monitor.conf.example", CONFIG_MONITOR, 12);
     return check_finish("test_config");
 }

@@ -262,6 +262,21 @@ test_result_roundtrip(void)
     j = monwire_na_json("Srvv6", UUID, 6, NOW);
     CHECK(monwire_sample_parse(j, NOW - 86400, NOW + 60, &s, why, sizeof(why)) == 0);
     CHECK(s.not_applicable);
+    {
+        /* The identity the agent logs for an acknowledged result. */
+        const char *kind = NULL, *uuid = NULL;
+        int64_t t = 0;
+        CHECK_INT(monwire_entry_id(j, &kind, &uuid, &t), 0);
+        CHECK_STR(kind, "Srvv6");
+        CHECK_STR(uuid, UUID);
+        CHECK(t == NOW);
+        json_decref(j);
+        j = load("[[\"Srvv4\", \"" UUID "\"], {\"keyexchange\": {}}]");
+        CHECK_INT(monwire_entry_id(j, &kind, &uuid, &t), -1);
+        json_decref(j);
+        j = load("[\"Srvv4\", {}]");
+        CHECK_INT(monwire_entry_id(j, &kind, &uuid, &t), -1);
+    }
     json_decref(j);
 }
 

@@ -311,6 +311,8 @@ test_rules(void)
             CHECK_NEAR(s.step, c->step, 0); /* exact: see test_offset_step */
         }
         CHECK(s.cap == c->cap);
+        if (!c->discard) /* what a replay from stored samples uses */
+            CHECK(score_cap_of(s.reason) == c->cap);
     }
 }
 
