@@ -15,7 +15,8 @@
  * left them: the rounds end shortly before now, 241 s apart, results like
  * bench_db.c's (mostly good, a few percent failures), in source order,
  * batches of 1000 through db_store_samples.  10,000 sources x 50 rounds =
- * 2M samples.  Progress and the rate go to stderr. */
+ * 2M samples.  With -a AGE the rounds end AGE seconds before now instead
+ * (scripts/soak.sh: samples old enough for the retention job to fold).  Progress and the rate go to stderr. */
 #include "db/db.h"
 #include "web/web.h"
 
@@ -106,14 +107,14 @@ static void
 usage(void)
 {
     fprintf(stderr, "usage: bench_fill -d DB -n SOURCES [-H DOMAIN] -p PORT[,PORT...] "
-                    "[-L LIVE -D DEAD_PORT[,DEAD_PORT...]] [-r ROUNDS]\n");
+                    "[-L LIVE -D DEAD_PORT[,DEAD_PORT...]] [-r ROUNDS [-a AGE_S]]\n");
 }
 
 int
 main(int argc, char **argv)
 {
     const char *path = NULL, *domain = "bench.test";
-    int nsrc = 0, nports = 0, live = -1, ndead = 0, rounds = 0, opt;
+    int nsrc = 0, nports = 0, live = -1, ndead = 0, rounds = 0, age = 0, opt;
     int ports[MAX_PORTS], dead[MAX_PORTS];
     char *err = NULL, token[WEB_TOKEN_LEN + 1];
     unsigned char hash[DB_HASH_LEN];
@@ -122,7 +123,7 @@ main(int argc, char **argv)
     char (*hosts)[DB_HOST_MAX];
     int *sport;
 
-    while ((opt = getopt(argc, argv, "d:n:H:p:L:D:r:")) != -1) {
+    while ((opt = getopt(argc, argv, "d:n:H:p:L:D:r:a:")) != -1) {
         switch (opt) {
         case 'd': path = optarg; break;
         case 'n': nsrc = atoi(optarg); break;
@@ -143,10 +144,11 @@ main(int argc, char **argv)
             }
             break;
         case 'r': rounds = atoi(optarg); break;
+        case 'a': age = atoi(optarg); break;
         default: usage(); return 2;
         }
     }
-    if (!path || nsrc <= 0 || nports <= 0 || (live >= 0 && ndead <= 0)) {
+    if (!path || nsrc <= 0 || nports <= 0 || (live >= 0 && ndead <= 0) || age < 0) {
         usage();
         return 2;
     }
@@ -200,7 +202,7 @@ main(int argc, char **argv)
         if (!res || !batch)
             return 1;
         for (int round = 0; round < rounds; round++) {
-            int64_t t = now - (int64_t)(rounds - round) * INTERVAL;
+            int64_t t = now - age - (int64_t)(rounds - round) * INTERVAL;
             for (int i = 0; i < nsrc; i++)
                 for (int k = 0; k < 4; k++) {
                     make_result(&res[n], hosts[i], sport[i], i, k, t + i % INTERVAL);
