@@ -8,7 +8,8 @@
  * port PORTS[0] for the first L sources, and for the others (j = i - L)
  * d<j / D>.DOMAIN on DEAD[j % D], the D ports of -D (closed ports: the
  * monitor's connect is refused).  Sources
- * have no randomizer (no token): ntspoold probes their nts kinds only.
+ * have no randomizer (no token): ntspoold probes their nts kinds only; with
+ * -k each gets one (a rekey), so get_work hands out its pool kinds too.
  *
  * With -r R it also stores R rounds of samples of every source and kind
  * (4 kinds) from one monitor ("bench"), as a long-running monitor would have
@@ -107,7 +108,7 @@ static void
 usage(void)
 {
     fprintf(stderr, "usage: bench_fill -d DB -n SOURCES [-H DOMAIN] -p PORT[,PORT...] "
-                    "[-L LIVE -D DEAD_PORT[,DEAD_PORT...]] [-r ROUNDS [-a AGE_S]]\n");
+                    "[-L LIVE -D DEAD_PORT[,DEAD_PORT...]] [-r ROUNDS [-a AGE_S]] [-k]\n");
 }
 
 int
@@ -115,6 +116,7 @@ main(int argc, char **argv)
 {
     const char *path = NULL, *domain = "bench.test";
     int nsrc = 0, nports = 0, live = -1, ndead = 0, rounds = 0, age = 0, opt;
+    bool rekey = false;
     int ports[MAX_PORTS], dead[MAX_PORTS];
     char *err = NULL, token[WEB_TOKEN_LEN + 1];
     unsigned char hash[DB_HASH_LEN];
@@ -123,7 +125,7 @@ main(int argc, char **argv)
     char (*hosts)[DB_HOST_MAX];
     int *sport;
 
-    while ((opt = getopt(argc, argv, "d:n:H:p:L:D:r:a:")) != -1) {
+    while ((opt = getopt(argc, argv, "d:n:H:p:L:D:r:a:k")) != -1) {
         switch (opt) {
         case 'd': path = optarg; break;
         case 'n': nsrc = atoi(optarg); break;
@@ -145,6 +147,7 @@ main(int argc, char **argv)
             break;
         case 'r': rounds = atoi(optarg); break;
         case 'a': age = atoi(optarg); break;
+        case 'k': rekey = true; break;
         default: usage(); return 2;
         }
     }
@@ -187,6 +190,17 @@ main(int argc, char **argv)
             return 1;
         }
         ids[i] = s.id;
+        if (rekey) {
+            /* Any secret: the randomizer is what is stored; the service
+               derives the tokens with its own. */
+            static const unsigned char secret[32] = {1};
+            char stok[DB_TOKEN_LEN + 1];
+
+            if (db_source_rekey(db, s.id, -1, secret, sizeof(secret), stok) != 1) {
+                fprintf(stderr, "bench_fill: cannot rekey %s:%d\n", hosts[i], sport[i]);
+                return 1;
+            }
+        }
     }
     if (rounds > 0 && db_monitor_add(db, "bench", "bench-monitor-key-unused", now, &mon) != 0)
         return 1;

@@ -274,6 +274,12 @@ int db_source_token(struct db *db, int64_t id, const unsigned char *secret,
    in pages.  *out malloc'd, caller frees. */
 int db_sources_active(struct db *db, int64_t after, size_t max, struct db_source **out,
                       size_t *n);
+/* A value that changes whenever what db_sources_active lists may have
+   changed: a source added, deleted or rekeyed on this connection (even in a
+   transaction rolled back later), or anything committed by another
+   connection (PRAGMA data_version).  For caches of the work list: 0 and
+   *gen, or -1. */
+int db_sources_generation(struct db *db, uint64_t *gen);
 
 /* ---- monitors ------------------------------------------------------------------- */
 

@@ -47,6 +47,7 @@ enum db_stmt {
     ST_SRC_FIND,
     ST_SRC_CODEPOINTS,
     ST_SRC_COUNT,
+    ST_DATA_VERSION,
     ST_STATUS_OF_OWNER,
     ST_STATUS_ALL,
     ST_SRC_SCORES_FIND,
@@ -106,6 +107,8 @@ struct db {
     bool user_tx; /* db_begin() is open */
     int tx_depth; /* internal transactions/savepoints open */
     bool read_tx; /* db_read_begin() opened a read transaction */
+    uint64_t src_changes; /* adds, deletes, rekeys of sources on this connection
+                             (db_sources_generation) */
 };
 
 /* Begin an internal transaction: BEGIN IMMEDIATE, or a savepoint inside an

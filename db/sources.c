@@ -54,6 +54,7 @@ db_source_add(struct db *db, int64_t owner, const char *host, int port, int64_t 
     sqlite3_bind_text(s, 3, host, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 4, port);
     sqlite3_bind_int64(s, 5, now);
+    db->src_changes++;
     if (db_exec_stmt(db, s, "source add") < 0)
         return -1;
     /* The one statement both checks for an active twin and inserts, so two
@@ -135,6 +136,7 @@ db_source_delete(struct db *db, int64_t id, int64_t owner, int64_t now)
     sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_int64(s, 2, owner);
     sqlite3_bind_int64(s, 3, now);
+    db->src_changes++;
     if (db_exec_stmt(db, s, "source delete") < 0)
         return -1;
     return sqlite3_changes(db->h) > 0;
@@ -153,6 +155,7 @@ db_source_rekey(struct db *db, int64_t id, int64_t owner, const unsigned char *s
     sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_int64(s, 2, owner);
     sqlite3_bind_text(s, 3, randomizer, -1, SQLITE_STATIC);
+    db->src_changes++;
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         db_column_text(s, 0, uuid, sizeof(uuid));
@@ -196,6 +199,23 @@ db_sources_active(struct db *db, int64_t after, size_t max, struct db_source **o
     rc = db_collect(db, s, "sources active", sizeof(**out), fill_source, &v, n);
     *out = v;
     return rc;
+}
+
+int
+db_sources_generation(struct db *db, uint64_t *gen)
+{
+    sqlite3_stmt *s = db_stmt(db, ST_DATA_VERSION);
+    int rc = sqlite3_step(s);
+
+    if (rc != SQLITE_ROW) {
+        db_log_error(db, "data version");
+        db_stmt_done(db, s);
+        return -1;
+    }
+    /* Both counters grow; neither reaches 2^32 in a service's life. */
+    *gen = (uint64_t)sqlite3_column_int64(s, 0) << 32 ^ db->src_changes;
+    db_stmt_done(db, s);
+    return 0;
 }
 
 /* ---- monitors ------------------------------------------------------------------- */

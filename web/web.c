@@ -718,6 +718,8 @@ web_free(struct web *w)
     compat_free(w);
     if (w->http)
         evhttp_free(w->http);
+    /* After the connections: answers still being sent hold references. */
+    monapi_free(w);
     free(w->rate);
     free(w);
 }

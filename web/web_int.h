@@ -37,6 +37,7 @@ struct web {
     size_t nmons;
     int64_t mons_loaded;     /* Unix s of the last load */
     bool mons_valid;
+    struct monapi_cache *work; /* the rendered work lists (monapi.c) */
 };
 
 /* The web session of a request (session.c), once session_load found one. */
@@ -127,6 +128,7 @@ void alertapi_check(struct web_req *r, const struct db_alert_settings *as,
 void compat_free(struct web *w);
 /* The monitor API (monapi.c): GET /monitoring/get_work, POST /monitoring/submit. */
 void monapi_get_work(struct web_req *r);
+void monapi_free(struct web *w);
 void monapi_submit(struct web_req *r);
 
 /* ---- time source operations of the API and the pages (srcop.c) ------------------ */
