@@ -267,7 +267,6 @@ const char *const db_stmt_sql[ST_COUNT] = {
                     "WHERE host = ?1 COLLATE NOCASE AND port = ?2 AND deleted IS NULL",
     [ST_SRC_CODEPOINTS] = "UPDATE time_sources SET codepoints = ?2 WHERE id = ?1",
     [ST_SRC_COUNT] = "SELECT count(*) FROM time_sources WHERE deleted IS NULL",
-    [ST_DATA_VERSION] = "PRAGMA data_version",
     [ST_SRC_GET] = "SELECT " SRC_COLS " FROM time_sources WHERE id = ?1",
     [ST_SRC_BY_UUID] = "SELECT " SRC_COLS " FROM time_sources WHERE uuid = ?1",
     [ST_SRC_DEL] = "UPDATE time_sources SET deleted = ?3 "

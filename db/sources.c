@@ -201,21 +201,10 @@ db_sources_active(struct db *db, int64_t after, size_t max, struct db_source **o
     return rc;
 }
 
-int
-db_sources_generation(struct db *db, uint64_t *gen)
+uint64_t
+db_sources_generation(const struct db *db)
 {
-    sqlite3_stmt *s = db_stmt(db, ST_DATA_VERSION);
-    int rc = sqlite3_step(s);
-
-    if (rc != SQLITE_ROW) {
-        db_log_error(db, "data version");
-        db_stmt_done(db, s);
-        return -1;
-    }
-    /* Both counters grow; neither reaches 2^32 in a service's life. */
-    *gen = (uint64_t)sqlite3_column_int64(s, 0) << 32 ^ db->src_changes;
-    db_stmt_done(db, s);
-    return 0;
+    return db->src_changes;
 }
 
 /* ---- monitors ------------------------------------------------------------------- */

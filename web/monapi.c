@@ -44,7 +44,13 @@
 
 #define WORK_PAGE          1000 /* sources read per query */
 #define UPDATE_INTERVAL_S  300
-#define RESULT_BATCHSIZE   10
+/* Results per submit: an agent sends one batch at a time, so it delivers
+   a batch per round trip.  The existing pool's 10 did not keep up with
+   10,000 sources (scripts/soak.sh: two agents delivered 16 batches/s between
+   them and spooled half their results), so it grows with the work list:
+   one per 100 items, within these bounds. */
+#define RESULT_BATCH_MIN   10
+#define RESULT_BATCH_MAX   100
 #define RESULT_WAITTIME_S  60
 #define KEY_MAX            128
 
@@ -230,13 +236,9 @@ static struct work_text *
 cached_list(struct web_req *r, bool tokens)
 {
     struct web *w = r->w;
-    uint64_t gen;
+    uint64_t gen = db_sources_generation(w->p.db);
     struct work_text *t;
 
-    if (db_sources_generation(w->p.db, &gen) != 0) {
-        web_reply_error(r, 500, "internal", "database error");
-        return NULL;
-    }
     if (!w->work && !(w->work = calloc(1, sizeof(*w->work)))) {
         web_reply_error(r, 500, "internal", "out of memory");
         return NULL;
@@ -256,14 +258,19 @@ cached_list(struct web_req *r, bool tokens)
 /* The fields after the list, as JSON text without its opening brace, then
    a newline: ',"poolke":null,...}\n' (malloc'd), or NULL. */
 static char *
-work_tail(const struct config *cfg)
+work_tail(const struct config *cfg, size_t items)
 {
+    size_t batch = items / 100;
     char endpoint[CONFIG_URL_MAX + 32], *s, *out = NULL;
     json_t *j;
 
     snprintf(endpoint, sizeof(endpoint), "%s/monitoring/submit", cfg->public_url);
     j = json_pack("{s:n,s:s,s:i,s:o,s:o,s:o,s:o,s:o}", "poolke", "result_endpoint", endpoint,
-                  "result_batchsize", RESULT_BATCHSIZE, "result_max_waittime",
+                  "result_batchsize",
+                  (int)(batch < RESULT_BATCH_MIN   ? RESULT_BATCH_MIN
+                        : batch > RESULT_BATCH_MAX ? RESULT_BATCH_MAX
+                                                   : batch),
+                  "result_max_waittime",
                   monwire_duration_json(RESULT_WAITTIME_S), "update_interval",
                   monwire_duration_json(UPDATE_INTERVAL_S), "probe_interval",
                   monwire_duration_json(cfg->interval), "nts_timeout",
@@ -295,7 +302,7 @@ monapi_get_work(struct web_req *r)
         return;
     if (!(t = cached_list(r, tokens)))
         return;
-    tail = work_tail(r->w->p.cfg);
+    tail = work_tail(r->w->p.cfg, t->items);
     b = evbuffer_new();
     /* head, the shared list (referenced: t's reference passes to b), tail */
     if (!tail || !b || evbuffer_add(b, head, sizeof(head) - 1) != 0 ||
