@@ -33,6 +33,7 @@
 #include <strings.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <netinet/in.h>
@@ -43,6 +44,10 @@
 #include "web/web_int.h"
 
 #define WORK_PAGE          1000 /* sources read per query */
+/* Bytes a get_work answer may write per pass of the loop.  libevent's
+   default, 16 KiB, makes a 2 MB list take 120 passes, each long when the
+   loop is busy probing (scripts/soak.sh saw fetches of 3-13 s). */
+#define WORK_WRITE_MAX     (1024 * 1024)
 #define UPDATE_INTERVAL_S  300
 /* Results per submit: an agent sends one batch at a time, so it delivers
    a batch per round trip.  The existing pool's 10 did not keep up with
@@ -323,6 +328,13 @@ monapi_get_work(struct web_req *r)
     free(tail);
     log_debug("monitor %s: work list of %zu items%s", m.name, t->items,
               tokens ? "" : " (no pool items: not a loopback peer)");
+    {
+        struct evhttp_connection *c = evhttp_request_get_connection(r->req);
+        struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) : NULL;
+
+        if (bev)
+            bufferevent_set_max_single_write(bev, WORK_WRITE_MAX);
+    }
     web_reply(r, 200, "application/json", b);
     evbuffer_free(b);
 }
