@@ -19,7 +19,7 @@ SOURCES=${SOURCES:-10000}
 N=${N:-20}
 AGENTS=${AGENTS:-4}
 DUR=${DUR:-10}
-command -v wrk >/dev/null 2>&1 || die "wrk not installed"
+for tool in wrk jq; do command -v $tool >/dev/null 2>&1 || die "$tool not installed"; done
 bench_build
 mkdir -p "$tmp/var"
 "$BUILD/tools/bench_fill" -d "$tmp/var/ntspool.db" -n "$SOURCES" -p 1 -k >/dev/null ||
@@ -78,6 +78,8 @@ for b in ${BINS:-$top/bin/ntspoold}; do
     fi
     NTSPOOLD_BIN=$b
     start_ntspoold "$tmp/ntspoold.conf" "$tmp/hosts" "$URL"
+    bs=$(curl -s --max-time 60 -H "Authorization: Bearer $KEY" "$URL/monitoring/get_work" |
+        jq '[(.timesources | length), .result_batchsize] | @csv' -r) || die "get_work failed"
     set -- $(fetch_times /monitoring/get_work "$KEY") || die "get_work failed"
     gw_med=$1 gw_max=$2 gw_bytes=$3
     set -- $(fetch_times /healthz "") || die "/healthz failed"
@@ -102,7 +104,8 @@ for b in ${BINS:-$top/bin/ntspoold}; do
     rm -f "$tmp"/loop.*
     echo "ntspoold: $b"
     echo "HEADLINE get_work: median $gw_med ms (max $gw_max ms), $gw_bytes bytes;" \
-        "/healthz median $hz_med ms; ratio $(python3 -c "print(f'{$gw_med / $hz_med:.0f}')")x"
+        "/healthz median $hz_med ms; ratio $(python3 -c "print(f'{$gw_med / $hz_med:.0f}')")x;" \
+        "items,result_batchsize: $bs"
     echo "HEADLINE /healthz alone: $alone; with $AGENTS clients fetching get_work back to back" \
         "($fetched fetches, $notok not 200): $1 req/s, p50 $2 ms, p99 $3 ms"
     stop_pid "$DPID"
