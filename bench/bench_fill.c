@@ -8,14 +8,16 @@
  * port PORTS[0] for the first L sources, and for the others (j = i - L)
  * d<j / D>.DOMAIN on DEAD[j % D], the D ports of -D (closed ports: the
  * monitor's connect is refused).  Sources
- * have no randomizer (no token): ntspoold probes their nts kinds only.
+ * have no randomizer (no token): ntspoold probes their nts kinds only; with
+ * -k each gets one (a rekey), so get_work hands out its pool kinds too.
  *
  * With -r R it also stores R rounds of samples of every source and kind
  * (4 kinds) from one monitor ("bench"), as a long-running monitor would have
  * left them: the rounds end shortly before now, 241 s apart, results like
  * bench_db.c's (mostly good, a few percent failures), in source order,
  * batches of 1000 through db_store_samples.  10,000 sources x 50 rounds =
- * 2M samples.  Progress and the rate go to stderr. */
+ * 2M samples.  With -a AGE the rounds end AGE seconds before now instead
+ * (scripts/soak.sh: samples old enough for the retention job to fold).  Progress and the rate go to stderr. */
 #include "db/db.h"
 #include "web/web.h"
 
@@ -106,14 +108,15 @@ static void
 usage(void)
 {
     fprintf(stderr, "usage: bench_fill -d DB -n SOURCES [-H DOMAIN] -p PORT[,PORT...] "
-                    "[-L LIVE -D DEAD_PORT[,DEAD_PORT...]] [-r ROUNDS]\n");
+                    "[-L LIVE -D DEAD_PORT[,DEAD_PORT...]] [-r ROUNDS [-a AGE_S]] [-k]\n");
 }
 
 int
 main(int argc, char **argv)
 {
     const char *path = NULL, *domain = "bench.test";
-    int nsrc = 0, nports = 0, live = -1, ndead = 0, rounds = 0, opt;
+    int nsrc = 0, nports = 0, live = -1, ndead = 0, rounds = 0, age = 0, opt;
+    bool rekey = false;
     int ports[MAX_PORTS], dead[MAX_PORTS];
     char *err = NULL, token[WEB_TOKEN_LEN + 1];
     unsigned char hash[DB_HASH_LEN];
@@ -122,7 +125,7 @@ main(int argc, char **argv)
     char (*hosts)[DB_HOST_MAX];
     int *sport;
 
-    while ((opt = getopt(argc, argv, "d:n:H:p:L:D:r:")) != -1) {
+    while ((opt = getopt(argc, argv, "d:n:H:p:L:D:r:a:k")) != -1) {
         switch (opt) {
         case 'd': path = optarg; break;
         case 'n': nsrc = atoi(optarg); break;
@@ -143,10 +146,12 @@ main(int argc, char **argv)
             }
             break;
         case 'r': rounds = atoi(optarg); break;
+        case 'a': age = atoi(optarg); break;
+        case 'k': rekey = true; break;
         default: usage(); return 2;
         }
     }
-    if (!path || nsrc <= 0 || nports <= 0 || (live >= 0 && ndead <= 0)) {
+    if (!path || nsrc <= 0 || nports <= 0 || (live >= 0 && ndead <= 0) || age < 0) {
         usage();
         return 2;
     }
@@ -185,6 +190,17 @@ main(int argc, char **argv)
             return 1;
         }
         ids[i] = s.id;
+        if (rekey) {
+            /* Any secret: the randomizer is what is stored; the service
+               derives the tokens with its own. */
+            static const unsigned char secret[32] = {1};
+            char stok[DB_TOKEN_LEN + 1];
+
+            if (db_source_rekey(db, s.id, -1, secret, sizeof(secret), stok) != 1) {
+                fprintf(stderr, "bench_fill: cannot rekey %s:%d\n", hosts[i], sport[i]);
+                return 1;
+            }
+        }
     }
     if (rounds > 0 && db_monitor_add(db, "bench", "bench-monitor-key-unused", now, &mon) != 0)
         return 1;
@@ -200,7 +216,7 @@ main(int argc, char **argv)
         if (!res || !batch)
             return 1;
         for (int round = 0; round < rounds; round++) {
-            int64_t t = now - (int64_t)(rounds - round) * INTERVAL;
+            int64_t t = now - age - (int64_t)(rounds - round) * INTERVAL;
             for (int i = 0; i < nsrc; i++)
                 for (int k = 0; k < 4; k++) {
                     make_result(&res[n], hosts[i], sport[i], i, k, t + i % INTERVAL);

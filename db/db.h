@@ -283,6 +283,14 @@ int db_source_token(struct db *db, int64_t id, const unsigned char *secret,
    in pages.  *out malloc'd, caller frees. */
 int db_sources_active(struct db *db, int64_t after, size_t max, struct db_source **out,
                       size_t *n);
+/* A value that changes whenever what db_sources_active lists may have
+   changed through this connection: a source added, deleted or rekeyed (even
+   in a transaction rolled back later).  For the service's cache of the work
+   list: sources change only through its own connection (the administration
+   commands never touch them).  Not PRAGMA data_version: a WAL checkpoint
+   of another connection changes that too (scripts/soak.sh saw the list
+   rendered again every few seconds). */
+uint64_t db_sources_generation(const struct db *db);
 
 /* ---- monitors ------------------------------------------------------------------- */
 

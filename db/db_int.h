@@ -109,6 +109,8 @@ struct db {
     bool user_tx; /* db_begin() is open */
     int tx_depth; /* internal transactions/savepoints open */
     bool read_tx; /* db_read_begin() opened a read transaction */
+    uint64_t src_changes; /* adds, deletes, rekeys of sources on this connection
+                             (db_sources_generation) */
 };
 
 /* Begin an internal transaction: BEGIN IMMEDIATE, or a savepoint inside an

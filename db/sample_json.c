@@ -163,7 +163,10 @@ ntp_json(const struct ntp_result *x, bool full, bool *ok)
             put_real(o, "delay", x->delay, ok);
         }
         put(o, "stratum", json_integer(x->stratum), ok);
-        put(o, "leap", json_integer(x->leap), ok);
+        /* An unknown leap (-1: a remote monitor may leave it out) is left
+           out too, and reads back unknown. */
+        if (x->leap >= 0)
+            put(o, "leap", json_integer(x->leap), ok);
         snprintf(refid, sizeof(refid), "%08X", (unsigned)x->refid);
         put(o, "refid", json_string(refid), ok);
         put(o, "precision", json_integer(x->precision), ok);
@@ -376,7 +379,7 @@ ntp_parse(const json_t *o, struct ntp_result *x)
         return -1;
     INT_FIELD(o, "port", 0, 65535, x->port);
     INT_FIELD(o, "stratum", 0, 255, x->stratum);
-    INT_FIELD(o, "leap", 0, 3, x->leap);
+    INT_FIELD(o, "leap", -1, 3, x->leap); /* -1: rows stored before it was left out */
     INT_FIELD(o, "precision", -128, 127, x->precision);
     INT_FIELD(o, "cookies_requested", 0, 255, x->cookies_requested);
     INT_FIELD(o, "cookies_received", 0, 255, x->cookies_received);

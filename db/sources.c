@@ -54,6 +54,7 @@ db_source_add(struct db *db, int64_t owner, const char *host, int port, int64_t 
     sqlite3_bind_text(s, 3, host, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 4, port);
     sqlite3_bind_int64(s, 5, now);
+    db->src_changes++;
     if (db_exec_stmt(db, s, "source add") < 0)
         return -1;
     /* The one statement both checks for an active twin and inserts, so two
@@ -138,6 +139,7 @@ db_source_delete(struct db *db, int64_t id, int64_t owner, int64_t now)
     sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_int64(s, 2, owner);
     sqlite3_bind_int64(s, 3, now);
+    db->src_changes++;
     if (db_exec_stmt(db, s, "source delete") < 0)
         goto fail;
     deleted = sqlite3_changes(db->h) > 0;
@@ -170,6 +172,7 @@ db_source_rekey(struct db *db, int64_t id, int64_t owner, const unsigned char *s
     sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_int64(s, 2, owner);
     sqlite3_bind_text(s, 3, randomizer, -1, SQLITE_STATIC);
+    db->src_changes++;
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         db_column_text(s, 0, uuid, sizeof(uuid));
@@ -213,6 +216,12 @@ db_sources_active(struct db *db, int64_t after, size_t max, struct db_source **o
     rc = db_collect(db, s, "sources active", sizeof(**out), fill_source, &v, n);
     *out = v;
     return rc;
+}
+
+uint64_t
+db_sources_generation(const struct db *db)
+{
+    return db->src_changes;
 }
 
 /* ---- monitors ------------------------------------------------------------------- */

@@ -79,7 +79,7 @@ static const struct key keys[] = {
     {"monitor", "ke_timeout", P_BOTH, V_DOUBLE, F(ke_timeout), 0, 0, 0.01, 300},
     {"monitor", "ntp_timeout", P_BOTH, V_DOUBLE, F(ntp_timeout), 0, 0, 0.01, 60},
     {"monitor", "max_in_flight", P_D, V_INT, F(max_in_flight), 1, 100000, 0, 0},
-    {"monitor", "result_batchsize", P_D, V_INT, F(result_batchsize), 1, 1000, 0, 0},
+    {"monitor", "result_batchsize", P_D, V_INT, F(result_batchsize), 0, 1000, 0, 0},
     {"monitor", "result_max_waittime", P_D, V_INT, F(result_max_waittime), 1, 3600, 0, 0},
     {"monitor", "ca_file", P_D, V_PATH, F(ca_file), 0, 0, 0, 0},
     {"monitor", "allow_private", P_BOTH, V_BOOL, F(allow_private), 0, 0, 0, 0},
@@ -635,7 +635,7 @@ config_defaults(struct config *c, enum config_prog prog)
     c->ke_timeout = 10;
     c->ntp_timeout = 1;
     c->max_in_flight = 1000;
-    c->result_batchsize = 10;
+    c->result_batchsize = 0; /* automatic: web/monapi.c */
     c->result_max_waittime = 60;
     c->rate_limit = 100;
     c->session_idle = 7200;

@@ -92,7 +92,8 @@ struct config {
     double ke_timeout, ntp_timeout;    /* s, defaults 10 and 1; 0.01..300 / 0.01..60 */
     int max_in_flight;                 /* ntspoold: default 1000, 1..100000 */
     int result_batchsize;              /* ntspoold: the remote monitors' batch size
-                                          (get_work), default 10, 1..1000 */
+                                          (get_work), 1..1000; default 0: one per
+                                          100 sources, 10..100 */
     int result_max_waittime;           /* ntspoold: s a remote monitor holds a batch
                                           back at most (get_work), default 60, 1..3600 */
     char ca_file[CONFIG_PATH_MAX];     /* ntspoold: "" none */

@@ -10,6 +10,13 @@
  * only to a loopback peer (a local agent, or the TLS-terminating proxy in
  * front of the service); other peers get the Srv items only.
  *
+ * The list of items is the same for every monitor: it is rendered once per
+ * variant (with or without the tokens) and kept as JSON text until the
+ * sources change (db_sources_generation); each answer references that text
+ * (refcounted, not copied) between its own few fields.  Rendering 10,000
+ * sources (~5 MB) takes ~150 ms of the loop, which many agents fetching it
+ * would otherwise spend again and again (scripts/bench-getwork.sh).
+ *
  * submit checks each result on its own (monwire_sample_parse, then: a kind
  * we hand out, an active source) and refuses a bad one with a reason while
  * keeping the others; the valid ones are stored in one short transaction
@@ -26,6 +33,7 @@
 #include <strings.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <netinet/in.h>
@@ -37,7 +45,19 @@
 #include "web/webparse.h"
 
 #define WORK_PAGE          1000 /* sources read per query */
+/* Bytes a get_work answer may write per pass of the loop.  libevent's
+   default, 16 KiB, makes a 2 MB list take 120 passes, each long when the
+   loop is busy probing (scripts/soak.sh saw fetches of 3-13 s). */
+#define WORK_WRITE_MAX     (1024 * 1024)
 #define UPDATE_INTERVAL_S  300
+/* Results per submit: an agent sends one batch at a time, so it delivers
+   a batch per round trip.  The existing pool's 10 did not keep up with
+   10,000 sources (scripts/soak.sh: two agents delivered 16 batches/s between
+   them and spooled half their results), so unless [monitor] result_batchsize
+   sets it, it grows with the work list: one per 100 items, within these
+   bounds. */
+#define RESULT_BATCH_MIN   10
+#define RESULT_BATCH_MAX   100
 #define KEY_MAX            128
 
 /* Authenticate the bearer monitor key: 0 and *m, or -1 after a reply. */
@@ -96,6 +116,50 @@ peer_is_loopback(struct web_req *r)
     return false;
 }
 
+/* A rendered list of items, shared by the cache and the answers sending it. */
+struct work_text {
+    int refs;
+    bool secret; /* holds tokens: wiped when freed */
+    size_t items, len;
+    char *text;
+};
+
+struct monapi_cache {
+    struct work_text *t[2]; /* [tokens] */
+    uint64_t gen[2];
+};
+
+static void
+text_unref(struct work_text *t)
+{
+    if (!t || --t->refs > 0)
+        return;
+    if (t->secret)
+        util_wipe(t->text, t->len);
+    free(t->text);
+    free(t);
+}
+
+/* evbuffer_add_reference's cleanup: the answer has been sent or dropped. */
+static void
+text_sent(const void *data, size_t len, void *arg)
+{
+    (void)data;
+    (void)len;
+    text_unref(arg);
+}
+
+void
+monapi_free(struct web *w)
+{
+    if (!w->work)
+        return;
+    for (int i = 0; i < 2; i++)
+        text_unref(w->work->t[i]);
+    free(w->work);
+    w->work = NULL;
+}
+
 static int
 add_item(json_t *list, const char *kind, const struct db_source *d, const char *token)
 {
@@ -111,23 +175,15 @@ add_item(json_t *list, const char *kind, const struct db_source *d, const char *
     return json_array_append_new(list, json_pack("[s,o]", kind, o));
 }
 
-void
-monapi_get_work(struct web_req *r)
+/* The items of every active source as JSON text (a new reference), or
+   NULL after a reply. */
+static struct work_text *
+render_list(struct web_req *r, bool tokens)
 {
-    const struct config *cfg = r->w->p.cfg;
-    struct db_monitor m;
-    bool tokens = peer_is_loopback(r);
     int64_t after = 0;
-    json_t *list, *root;
-    char endpoint[CONFIG_URL_MAX + 32];
+    json_t *list = json_array();
+    struct work_text *t;
 
-    if (r->method != EVHTTP_REQ_GET) {
-        web_reply_error(r, 405, "method_not_allowed", "use GET");
-        return;
-    }
-    if (monitor_auth(r, &m) != 0)
-        return;
-    list = json_array();
     for (;;) {
         struct db_source *page = NULL;
         size_t n = 0;
@@ -135,7 +191,7 @@ monapi_get_work(struct web_req *r)
         if (!list || db_sources_active(r->w->p.db, after, WORK_PAGE, &page, &n) != 0) {
             json_decref(list);
             web_reply_error(r, 500, "internal", "database error");
-            return;
+            return NULL;
         }
         for (size_t i = 0; i < n; i++) {
             const struct db_source *d = &page[i];
@@ -155,7 +211,7 @@ monapi_get_work(struct web_req *r)
                 free(page);
                 json_decref(list);
                 web_reply_error(r, 500, "internal", "out of memory");
-                return;
+                return NULL;
             }
             after = d->id;
         }
@@ -163,18 +219,126 @@ monapi_get_work(struct web_req *r)
         if (n < WORK_PAGE)
             break;
     }
+    t = calloc(1, sizeof(*t));
+    if (t) {
+        t->refs = 1;
+        t->secret = tokens;
+        t->items = json_array_size(list);
+        t->text = json_dumps(list, JSON_COMPACT | JSON_ENSURE_ASCII);
+        t->len = t->text ? strlen(t->text) : 0;
+    }
+    json_decref(list);
+    if (!t || !t->text) {
+        free(t);
+        web_reply_error(r, 500, "internal", "out of memory");
+        return NULL;
+    }
+    return t;
+}
+
+/* The variant's list from the cache, rendered again when the sources may
+   have changed (a new reference), or NULL after a reply. */
+static struct work_text *
+cached_list(struct web_req *r, bool tokens)
+{
+    struct web *w = r->w;
+    uint64_t gen = db_sources_generation(w->p.db);
+    struct work_text *t;
+
+    if (!w->work && !(w->work = calloc(1, sizeof(*w->work)))) {
+        web_reply_error(r, 500, "internal", "out of memory");
+        return NULL;
+    }
+    t = w->work->t[tokens];
+    if (!t || w->work->gen[tokens] != gen) {
+        if (!(t = render_list(r, tokens)))
+            return NULL;
+        text_unref(w->work->t[tokens]);
+        w->work->t[tokens] = t;
+        w->work->gen[tokens] = gen;
+    }
+    t->refs++;
+    return t;
+}
+
+/* The fields after the list, as JSON text without its opening brace, then
+   a newline: ',"poolke":null,...}\n' (malloc'd), or NULL. */
+static char *
+work_tail(const struct config *cfg, size_t items)
+{
+    size_t batch = cfg->result_batchsize > 0 ? (size_t)cfg->result_batchsize : items / 100;
+    char endpoint[CONFIG_URL_MAX + 32], *s, *out = NULL;
+    json_t *j;
+
     snprintf(endpoint, sizeof(endpoint), "%s/monitoring/submit", cfg->public_url);
-    root = json_pack("{s:o,s:n,s:s,s:i,s:o,s:o,s:o,s:o,s:o}", "timesources", list, "poolke",
-                     "result_endpoint", endpoint, "result_batchsize", cfg->result_batchsize,
-                     "result_max_waittime", monwire_duration_json(cfg->result_max_waittime),
-                     "update_interval", monwire_duration_json(UPDATE_INTERVAL_S),
-                     "probe_interval", monwire_duration_json(cfg->interval), "nts_timeout",
-                     monwire_duration_json(cfg->ke_timeout), "ntp_timeout",
-                     monwire_duration_json(cfg->ntp_timeout));
-    log_debug("monitor %s: work list of %zu items%s", m.name,
-              root ? json_array_size(json_object_get(root, "timesources")) : 0,
+    j = json_pack("{s:n,s:s,s:i,s:o,s:o,s:o,s:o,s:o}", "poolke", "result_endpoint", endpoint,
+                  "result_batchsize",
+                  (int)(cfg->result_batchsize > 0      ? batch
+                        : batch < RESULT_BATCH_MIN   ? RESULT_BATCH_MIN
+                        : batch > RESULT_BATCH_MAX ? RESULT_BATCH_MAX
+                                                   : batch),
+                  "result_max_waittime",
+                  monwire_duration_json(cfg->result_max_waittime), "update_interval",
+                  monwire_duration_json(UPDATE_INTERVAL_S), "probe_interval",
+                  monwire_duration_json(cfg->interval), "nts_timeout",
+                  monwire_duration_json(cfg->ke_timeout), "ntp_timeout",
+                  monwire_duration_json(cfg->ntp_timeout));
+    s = j ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    json_decref(j);
+    if (s && s[0] == '{' && (out = malloc(strlen(s) + 2)) != NULL)
+        sprintf(out, ",%s\n", s + 1);
+    free(s);
+    return out;
+}
+
+void
+monapi_get_work(struct web_req *r)
+{
+    struct db_monitor m;
+    bool tokens = peer_is_loopback(r);
+    struct work_text *t;
+    struct evbuffer *b;
+    char *tail;
+    static const char head[] = "{\"timesources\":";
+
+    if (r->method != EVHTTP_REQ_GET) {
+        web_reply_error(r, 405, "method_not_allowed", "use GET");
+        return;
+    }
+    if (monitor_auth(r, &m) != 0)
+        return;
+    if (!(t = cached_list(r, tokens)))
+        return;
+    tail = work_tail(r->w->p.cfg, t->items);
+    b = evbuffer_new();
+    /* head, the shared list (referenced: t's reference passes to b), tail */
+    if (!tail || !b || evbuffer_add(b, head, sizeof(head) - 1) != 0 ||
+        evbuffer_add_reference(b, t->text, t->len, text_sent, t) != 0) {
+        text_unref(t);
+        free(tail);
+        if (b)
+            evbuffer_free(b);
+        web_reply_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    if (evbuffer_add(b, tail, strlen(tail)) != 0) {
+        free(tail);
+        evbuffer_free(b);
+        web_reply_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    free(tail);
+    log_debug("monitor %s: work list of %zu items%s", m.name, t->items,
               tokens ? "" : " (no pool items: not a loopback peer)");
-    web_reply_json(r, 200, root);
+    {
+        struct evhttp_connection *c = evhttp_request_get_connection(r->req);
+        struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) : NULL;
+
+        if (bev)
+            bufferevent_set_max_single_write(bev, WORK_WRITE_MAX);
+    }
+    web_reply(r, 200, "application/json", b);
+    evbuffer_free(b);
 }
 
 /* ---- submit --------------------------------------------------------------------- */

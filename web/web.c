@@ -747,6 +747,8 @@ web_free(struct web *w)
     conn_guard_free(w->guard); /* before the connections go */
     if (w->http)
         evhttp_free(w->http);
+    /* After the connections: answers still being sent hold references. */
+    monapi_free(w);
     free(w->rate);
     free(w);
 }

@@ -41,6 +41,7 @@ struct web {
     int64_t mons_loaded;     /* Unix s of the last load */
     bool mons_valid;
     struct histcache *histcache; /* the graph rows of recent details pages */
+    struct monapi_cache *work; /* the rendered work lists (monapi.c) */
 };
 
 /* The web session of a request (session.c), once session_load found one. */
@@ -150,6 +151,7 @@ int monsel_query(struct web_req *r, struct db_sample_query *q);
 void monsel_free(struct web *w);
 /* The monitor API (monapi.c): GET /monitoring/get_work, POST /monitoring/submit. */
 void monapi_get_work(struct web_req *r);
+void monapi_free(struct web *w);
 void monapi_submit(struct web_req *r);
 
 /* ---- time source operations of the API and the pages (srcop.c) ------------------ */

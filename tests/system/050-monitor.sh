@@ -57,7 +57,7 @@ echo "== service without built-in monitor"
 ntspoold_start "$CONF" "$tmp/d.log" "$URL" || exit 1
 TOKEN=$("$D" -c "$CONF" user-add ops@example.org 2>/dev/null)
 for n in 1 2 3; do "$D" -c "$CONF" monitor-add "remote-$n" >"$tmp/key$n" 2>/dev/null; done
-K1=$(cat "$tmp/key1") K3=$(cat "$tmp/key3")
+K1=$(cat "$tmp/key1") K2=$(cat "$tmp/key2") K3=$(cat "$tmp/key3")
 api add POST /api/v1/time-sources "{\"host\": \"localhost\", \"port\": $TB_SYNC_KE}"
 status_is add 201 "add localhost:$TB_SYNC_KE"
 SYNC=$(jq -r .id "$tmp/add.json") SUUID=$(jq -r .uuid "$tmp/add.json")
@@ -83,6 +83,25 @@ expect w "[.timesources[] | select(.[0] == \"Poolv4\" and .[1].uuid == \"$SUUID\
 expect w "[.timesources[] | select(.[1].uuid == \"$GUUID\")] | length" 0
 expect w '[.result_endpoint, .result_batchsize, .probe_interval.secs, .update_interval.secs, .result_max_waittime.secs, .nts_timeout.secs, .ntp_timeout.nanos, .poolke] | @csv' \
     "\"$URL/monitoring/submit\",10,3,300,60,2,500000000,"
+
+echo "== get_work follows the sources (the rendered list is cached)"
+api w3 GET /monitoring/get_work "" "$K1"
+cmp -s "$tmp/w.json" "$tmp/w3.json" && ok "get_work again: the same list" || bad "get_work changed by itself"
+tok_of() { jq -r "[.timesources[] | select(.[0] == \"Poolv4\" and .[1].uuid == \"$SUUID\") | .[1].token] | .[0]" "$tmp/$1.json"; }
+api rk POST "/api/v1/time-sources/$SYNC/rekey"
+status_is rk 200 "rekey"
+api w4 GET /monitoring/get_work "" "$K1"
+[ "$(tok_of w4)" = "$(jq -r .token "$tmp/rk.json")" ] && [ "$(tok_of w4)" != "$(tok_of w3)" ] &&
+    ok "after a rekey: the new token" || bad "token after rekey: $(tok_of w4)"
+api addn POST /api/v1/time-sources '{"host": "new.invalid"}'
+NUUID=$(jq -r .uuid "$tmp/addn.json") NID=$(jq -r .id "$tmp/addn.json")
+api w5 GET /monitoring/get_work "" "$K1"
+expect w5 "[.timesources[] | select(.[1].uuid == \"$NUUID\")] | length" 4
+api deln DELETE "/api/v1/time-sources/$NID"
+api w6 GET /monitoring/get_work "" "$K1"
+expect w6 "[.timesources[] | select(.[1].uuid == \"$NUUID\")] | length" 0
+api w7 GET /monitoring/get_work "" "$K2"
+expect w7 '.timesources | length' "$(jq '.timesources | length' "$tmp/w6.json")"
 
 echo "== submit: the fixture in the existing shape, per-item refusals"
 NOW=$(date +%s)

@@ -58,7 +58,7 @@ check_defaults(const struct config *c, enum config_prog prog)
     CHECK_NEAR(c->ke_timeout, 10, 0);
     CHECK_NEAR(c->ntp_timeout, 1, 0);
     CHECK_INT(c->max_in_flight, 1000);
-    CHECK_INT(c->result_batchsize, 10);
+    CHECK_INT(c->result_batchsize, 0);
     CHECK_INT(c->result_max_waittime, 60);
     if (c->prog == CONFIG_NTSPOOLD)
         CHECK_INT(c->rate_limit, 100);
@@ -215,7 +215,7 @@ static const struct value_case values[] = {
     {D, "monitor", "interval", "86401", false},
     {D, "monitor", "result_batchsize", "1", true},
     {D, "monitor", "result_batchsize", "1000", true},
-    {D, "monitor", "result_batchsize", "0", false},
+    {D, "monitor", "result_batchsize", "0", true},
     {D, "monitor", "result_batchsize", "1001", false},
     {D, "monitor", "result_max_waittime", "1", true},
     {D, "monitor", "result_max_waittime", "3600", true},
