@@ -91,6 +91,7 @@ $(BUILD)/tests/unit/test_corpus: $(BUILD)/tests/unit/test_corpus.o $(REPLAY_OBJS
 BENCH_SRCS := $(sort $(wildcard bench/bench_*.c))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/tools/%,$(BENCH_SRCS))
 bench-progs: $(BENCH_BINS)
+test-progs: $(BENCH_BINS) # tests/system/085-soak-short.sh
 $(BUILD)/tools/bench_%: $(BUILD)/bench/bench_%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm -pthread

@@ -32,7 +32,9 @@
 #   scripts/soak.sh   (env: SOAK_SECONDS=600 SOURCES=10000 SERVERS=4 INTERVAL=120
 #                      WARMUP=SOAK_SECONDS/2 PREFILL=10 AGE=172800 CONN=2
 #                      DELAY_MS=10 RSS_MAX_GROWTH_PCT=10; BENCH_PORT_MIN/MAX
-#                      narrow the ports, within 20000-29999)
+#                      narrow the ports, within 20000-29999; SOAK_BIN,
+#                      SOAK_BUILD and SOAK_NO_BUILD=1 run other, prebuilt
+#                      binaries: tests/system/085-soak-short.sh)
 # Loopback only; about SOAK_SECONDS + 1-3 minutes (fill, retention).
 . "$(dirname "$0")/bench-lib.sh"
 SOAK_SECONDS=${SOAK_SECONDS:-600}
@@ -101,7 +103,7 @@ level = warn
 EOF
 }
 write_conf yes 15
-D=$top/bin/ntspoold
+D=${SOAK_BIN:-$top/bin}/ntspoold
 for n in 1 2 3; do
     "$D" -c "$tmp/ntspoold.conf" monitor-add "soak-$n" >"$tmp/key$n" 2>>"$tmp/admin.log" ||
         die "monitor-add: $(cat "$tmp/admin.log")"
@@ -125,7 +127,7 @@ level = info
 EOF
     unshare --user --map-root-user --mount sh -c \
         'mount --bind "$1" /etc/hosts && exec "$2" -c "$3"' sh "$tmp/hosts" \
-        "$top/bin/ntspool-monitor" "$tmp/m$n.conf" 2>"$tmp/a$n.log" &
+        "${SOAK_BIN:-$top/bin}/ntspool-monitor" "$tmp/m$n.conf" 2>"$tmp/a$n.log" &
     eval "APID$n=$!"
     APIDS="$APIDS $!"
     PIDS="$PIDS $!"
