@@ -56,7 +56,9 @@ def probes(before, after, seconds):
     a, b = parse(before), parse(after)
     total, reasons = 0.0, {}
     for (name, labels), v in b.items():
-        if name == "ntspool_probes_total":
+        # the built-in monitor's probes (results from remote monitors are
+        # counted too, with monitor="remote")
+        if name == "ntspool_probes_total" and 'monitor="remote"' not in labels:
             d = v - a.get((name, labels), 0.0)
             total += d
             r = re.search(r'reason="([^"]*)"', labels).group(1)
