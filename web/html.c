@@ -308,7 +308,9 @@ const char html_stylesheet[] =
     "html{font-family:system-ui,-apple-system,\"Segoe UI\",Roboto,\"Noto Sans\","
     "sans-serif;font-size:100%;line-height:1.5;color:var(--fg);background:var(--bg)}\n"
     "body{margin:0}\n"
-    "main,header.site nav,footer.site p{max-width:64rem;margin:0 auto;padding:0 1rem}\n"
+    "main,header.site nav,footer.site p{max-width:84rem;margin:0 auto;padding:0 1rem}\n"
+    /* wide for the tables; prose keeps a readable measure */
+    "main p,main form:not(.inline){max-width:48rem}\n"
     "main{padding-bottom:2rem}\n"
     "header.site{border-bottom:1px solid var(--line);background:#f6f8fa}\n"
     "header.site nav{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem 1.25rem;"
