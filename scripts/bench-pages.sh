@@ -93,8 +93,13 @@ start_server "${BINS%% *}"
 # The bench account has no password: set one with its API token (as an
 # account made by `ntspoold user-add` does), which also logs in.  The
 # session lives in the database: the later builds take the same cookie.
+# The form's pre-session CSRF token goes with the cookie it was made for.
 JAR=$tmp/jar
-code=$(curl -s -o /dev/null -w '%{http_code}' -c "$JAR" "$URL/set-password" \
+PRE=$(curl -s -c "$JAR" "$URL/set-password" |
+    sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' | head -n 1)
+[ -n "$PRE" ] || die "set-password: no CSRF token in the form"
+code=$(curl -s -o /dev/null -w '%{http_code}' -b "$JAR" -c "$JAR" "$URL/set-password" \
+    --data-urlencode "csrf=$PRE" \
     --data-urlencode email=bench@example.org --data-urlencode "token=$TOKEN" \
     --data-urlencode password=bench-password-1 --data-urlencode password2=bench-password-1)
 [ "$code" = 303 ] || die "set-password: HTTP $code"
