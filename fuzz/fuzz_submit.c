@@ -16,6 +16,7 @@
 
 #include "util/util.h"
 #include "web/monwire.h"
+#include "web/webparse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -124,6 +125,32 @@ submit_roundtrip(const struct monwire_sample *s)
     }
 }
 
+/* How deep arrays and objects nest in a parsed value (a scalar: 0). */
+static int
+submit_depth(json_t *j)
+{
+    int d = 0;
+
+    if (json_is_array(j)) {
+        for (size_t i = 0; i < json_array_size(j); i++) {
+            int k = submit_depth(json_array_get(j, i));
+            d = k > d ? k : d;
+        }
+        return d + 1;
+    }
+    if (json_is_object(j)) {
+        const char *key;
+        json_t *v;
+
+        json_object_foreach(j, key, v) {
+            int k = submit_depth(v);
+            d = k > d ? k : d;
+        }
+        return d + 1;
+    }
+    return 0;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -135,6 +162,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size > MONWIRE_MAX_BODY)
         return 0;
     arr = size ? json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &e) : NULL;
+    /* the scan that refuses deep bodies before jansson (webparse.h) counts
+       exactly what jansson parsed, within its bound */
+    if (arr) {
+        int real = submit_depth(arr), scanned = webparse_json_depth((const char *)data, size, 64);
+
+        if (real <= 64 ? scanned != real : scanned != 65)
+            __builtin_trap();
+    }
     if (!json_is_array(arr) || json_array_size(arr) > MONWIRE_MAX_ITEMS) {
         json_decref(arr);
         return 0;
