@@ -189,6 +189,8 @@ bind_one(const char *addr, int type, uint16_t port, uint16_t *got)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     if (type == SOCK_STREAM)
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    else /* the kernel's receive time: a stalled server still answers true times */
+        setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
     if (bind(fd, (struct sockaddr *)&ss, len) != 0 ||
         (type == SOCK_STREAM && listen(fd, 64) != 0) ||
         getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {

@@ -239,12 +239,29 @@ on_packet(evutil_socket_t fd, short what, void *arg)
     (void)what;
     for (int burst = 0; burst < MAX_BURST; burst++) {
         struct sockaddr_storage from;
-        socklen_t fromlen = sizeof(from);
+        socklen_t fromlen;
         struct timespec rx;
         size_t lens[TNTP_MAX_REPLIES], n;
-        ssize_t got = recvfrom(fd, in, sizeof(in), 0, (struct sockaddr *)&from, &fromlen);
+        union {
+            char buf[CMSG_SPACE(sizeof(struct timespec))];
+            struct cmsghdr align;
+        } ctl;
+        struct iovec iov = {in, sizeof(in)};
+        struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
+                             .msg_iovlen = 1, .msg_control = ctl.buf,
+                             .msg_controllen = sizeof(ctl.buf)};
+        ssize_t got = recvmsg(fd, &msg, 0);
 
+        /* t2: when the kernel received the request (SO_TIMESTAMPNS), not
+           when this process got round to reading it: on a loaded machine the
+           two can be 100 ms apart, which would read as a false offset. */
         clock_gettime(CLOCK_REALTIME, &rx);
+        fromlen = msg.msg_namelen;
+        for (struct cmsghdr *c = got >= 0 ? CMSG_FIRSTHDR(&msg) : NULL; c;
+             c = CMSG_NXTHDR(&msg, c))
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS &&
+                c->cmsg_len >= CMSG_LEN(sizeof(rx)))
+                memcpy(&rx, CMSG_DATA(c), sizeof(rx));
         if (got < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
                 log_debug("ntp: recvfrom: %s", strerror(errno));
