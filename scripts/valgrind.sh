@@ -68,13 +68,7 @@ vg_start() {
 # vg_stop PID NAME: SIGTERM, at most 60 s, then SIGKILL; checks the exit
 # status and prints valgrind's summary.
 vg_stop() {
-    kill -TERM "$1" 2>/dev/null
-    ( sleep 60; kill -KILL "$1" 2>/dev/null ) &
-    killer=$!
-    wait "$1"
-    st=$?
-    kill "$killer" 2>/dev/null
-    wait "$killer" 2>/dev/null
+    stop_pid "$1" 60
     sed -n '/HEAP SUMMARY/,$p' "$tmp/$2.vg" | sed 's/^==[0-9]*== /    /'
     case $st in
     0) ok "$2: SIGTERM, exit 0, no memcheck error, no leak" ;;

@@ -212,10 +212,11 @@ agent_start() {
     APID=$!
 }
 
-# stop_pid PID: SIGTERM, at most 10 s, then SIGKILL; the exit status in $st.
+# stop_pid PID [SECONDS]: SIGTERM, at most SECONDS (10), then SIGKILL; the
+# exit status in $st.
 stop_pid() {
     kill -TERM "$1" 2>/dev/null
-    ( sleep 10; kill -KILL "$1" 2>/dev/null ) &
+    ( sleep "${2:-10}"; kill -KILL "$1" 2>/dev/null ) &
     killer=$!
     wait "$1"
     st=$?
