@@ -90,6 +90,18 @@ make_pki() {
     CA=$d/ca.crt
 }
 
+# start_servers N: N ntstestd (t1..tN, start_ntstestd); their KE ports
+# comma-separated in $ports, their pids in $spids.
+start_servers() {
+    ports=""
+    spids=""
+    for i in $(seq 1 "$1"); do
+        start_ntstestd "t$i"
+        ports="$ports${ports:+,}$KE_PORT"
+        eval "spids=\"\$spids \$PID_t$i\""
+    done
+}
+
 # start_ntstestd NAME: one ntstestd on 127.0.0.1, KE and NTP on new ports;
 # sets KE_PORT and the pid in PID_<NAME>.
 start_ntstestd() {

@@ -39,13 +39,7 @@ HZ=$(getconf CLK_TCK)
 
 bench_build
 make_pki
-ports=""
-spids=""
-for i in $(seq 1 "$SERVERS"); do
-    start_ntstestd "t$i"
-    ports="$ports${ports:+,}$KE_PORT"
-    eval "spids=\"\$spids \$PID_t$i\""
-done
+start_servers "$SERVERS"
 first_ke=${ports%%,*}
 
 # baseline KE: sets BASE_CPU_US (client CPU per KE) and BASE_SRV_US (the

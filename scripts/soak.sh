@@ -55,13 +55,7 @@ failed() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 bench_build
 make_pki
-ports=""
-spids=""
-for i in $(seq 1 "$SERVERS"); do
-    start_ntstestd "t$i"
-    ports="$ports${ports:+,}$KE_PORT"
-    eval "spids=\"\$spids \$PID_t$i\""
-done
+start_servers "$SERVERS"
 n_names=$(((SOURCES + SERVERS - 1) / SERVERS))
 python3 - "$n_names" >"$tmp/hosts" <<'PY'
 import sys
