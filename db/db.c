@@ -111,8 +111,15 @@ void
 db_column_text(sqlite3_stmt *s, int i, char *buf, size_t len)
 {
     const unsigned char *t = sqlite3_column_text(s, i);
+    size_t n;
 
-    snprintf(buf, len, "%s", t ? (const char *)t : "");
+    /* What snprintf(buf, len, "%s", t) keeps, without its cost (a status
+       list reads several texts per source). */
+    if (len == 0)
+        return;
+    n = t ? strnlen((const char *)t, len - 1) : 0;
+    memcpy(buf, t ? (const char *)t : "", n);
+    buf[n] = '\0';
 }
 
 void

@@ -501,17 +501,22 @@ int db_last_failure(struct db *db, int64_t source, enum score_kind kind, int64_t
 #define DB_HISTORY_LIMIT 100 /* db_history_page's limit when q->limit is 0 */
 int db_history_page(struct db *db, const struct db_sample_query *q,
                     struct db_sample_row **out, size_t *n);
-/* What tells one set of a source's samples from another: rows are never
-   changed once stored, retention deletes the oldest (by id, which follows
-   time) and never accepts a sample before what it deleted, so the samples
-   of a source from `since` on are the same set as before exactly when their
-   count and smallest id are (a cache of them checks this).  Read from the
-   index alone. */
+/* What tells one state of a source's samples from another, for a cache of
+   them (web/histcache.c): it changes whenever a sample of the source is
+   stored and whenever any sample is deleted (retention) through this
+   connection, even in a transaction rolled back later; it may also change
+   when a sample of another source is stored (sources share DB_STAMP_SLOTS
+   counters).  Samples change only through the service's own connection (the
+   administration commands never touch them; not PRAGMA data_version: another
+   connection's WAL checkpoint changes that too).  Read from memory: no
+   query. */
+#define DB_STAMP_SLOTS 16384
 struct db_history_stamp {
-    int64_t count;
-    int64_t min_id; /* 0 when count is 0 */
+    uint64_t deletes; /* samples deletes on this connection */
+    uint32_t stores;  /* samples stored of the sources of the source's slot */
 };
-int db_history_stamp(struct db *db, int64_t source, int64_t since, struct db_history_stamp *out);
+void db_history_stamp(const struct db *db, int64_t source, struct db_history_stamp *out);
+bool db_history_stamp_same(const struct db_history_stamp *a, const struct db_history_stamp *b);
 /* The full stored result of one sample as the JSON of db_result_to_json
    (new reference, caller decrefs); NULL when not found or on error. */
 json_t *db_sample_json(struct db *db, int64_t id);

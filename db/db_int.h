@@ -71,7 +71,6 @@ enum db_stmt {
     ST_SCORES_OF_SOURCE,
     ST_SAMPLES_PAGE,
     ST_HISTORY_PAGE,
-    ST_HISTORY_STAMP,
     ST_SAMPLE_GET,
     ST_SAMPLE_LAST_FAILURE,
     ST_SAMPLE_COUNT,
@@ -111,7 +110,12 @@ struct db {
     bool read_tx; /* db_read_begin() opened a read transaction */
     uint64_t src_changes; /* adds, deletes, rekeys of sources on this connection
                              (db_sources_generation) */
+    uint64_t sample_deletes;                /* db_history_stamp */
+    uint32_t sample_stores[DB_STAMP_SLOTS]; /* by db_stamp_slot(source) */
 };
+
+/* The counter of db->sample_stores that source's stores bump. */
+size_t db_stamp_slot(int64_t source);
 
 /* Begin an internal transaction: BEGIN IMMEDIATE, or a savepoint inside an
    open one.  Pair with db_tx_commit or db_tx_rollback. */

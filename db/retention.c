@@ -158,6 +158,7 @@ fold_step(struct db *db, int64_t cutoff, int max, struct fold_row *rows, size_t 
        delete removes exactly them. */
     s = db_stmt(db, ST_SAMPLE_DELETE_TO);
     sqlite3_bind_int64(s, 1, rows[*n - 1].id);
+    db->sample_deletes++; /* db_history_stamp, even if this fails */
     if (db_exec_stmt(db, s, "sample delete") < 0)
         return -1;
     qsort(rows, *n, sizeof(*rows), cmp_row);

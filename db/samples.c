@@ -257,8 +257,10 @@ insert_sample(struct db *db, const struct db_sample *in, const struct probe_resu
     if (db_exec_stmt(db, s, "sample insert") < 0)
         return -1;
     *inserted = sqlite3_changes(db->h) > 0;
-    if (*inserted)
+    if (*inserted) {
         *id_out = id;
+        db->sample_stores[db_stamp_slot(in->source)]++; /* db_history_stamp */
+    }
     return 0;
 }
 
@@ -523,24 +525,23 @@ db_history_page(struct db *db, const struct db_sample_query *q,
     return rc;
 }
 
-int
-db_history_stamp(struct db *db, int64_t source, int64_t since, struct db_history_stamp *out)
+size_t
+db_stamp_slot(int64_t source)
 {
-    sqlite3_stmt *s = db_stmt(db, ST_HISTORY_STAMP);
-    int rc;
+    return (size_t)(((uint64_t)source * 0x9E3779B97F4A7C15ULL) >> 32) % DB_STAMP_SLOTS;
+}
 
-    sqlite3_bind_int64(s, 1, source);
-    sqlite3_bind_int64(s, 2, since);
-    rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW) {
-        db_log_error(db, "history stamp");
-        db_stmt_done(db, s);
-        return -1;
-    }
-    out->count = sqlite3_column_int64(s, 0);
-    out->min_id = sqlite3_column_type(s, 1) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 1);
-    db_stmt_done(db, s);
-    return 0;
+void
+db_history_stamp(const struct db *db, int64_t source, struct db_history_stamp *out)
+{
+    out->deletes = db->sample_deletes;
+    out->stores = db->sample_stores[db_stamp_slot(source)];
+}
+
+bool
+db_history_stamp_same(const struct db_history_stamp *a, const struct db_history_stamp *b)
+{
+    return a->deletes == b->deletes && a->stores == b->stores;
 }
 
 int

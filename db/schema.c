@@ -404,10 +404,6 @@ const char *const db_stmt_sql[ST_COUNT] = {
                         "WHERE source = ?1 AND (?2 < 0 OR kind = ?2) "
                         "AND (?3 < 0 OR monitor = ?3) AND time >= ?4 "
                         "ORDER BY time DESC, kind DESC, monitor DESC LIMIT ?5",
-    /* How many samples of a source from ?2 on, and the smallest id among
-       them: read from samples_key alone (the id is its rowid), no row. */
-    [ST_HISTORY_STAMP] = "SELECT count(*), min(id) FROM samples "
-                         "WHERE source = ?1 AND time >= ?2",
     [ST_SAMPLE_GET] =
         "SELECT s.kind, s.time, s.address, s.aead, s.reason, s.ke_status, "
         "s.offset1, s.delay1, s.offset2, s.delay2, s.rdelay1, s.rdisp1, "

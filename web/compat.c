@@ -127,9 +127,10 @@ render_json(struct web_req *r, const struct db_source_scores *sc,
         jsonw_int(&w, s->monitor);
         jsonw_raw(&w, ",\"rtt\":");
         jsonw_fixed(&w, isfinite(s->delay) ? s->delay * 1e3 : NAN, RTT_DECIMALS);
-        jsonw_raw(&w, ",\"kind\":");
-        jsonw_str(&w, score_kind_str(s->kind));
-        jsonw_raw(&w, "}");
+        /* A kind's name is plain ASCII (score.c): no escaping to do. */
+        jsonw_raw(&w, ",\"kind\":\"");
+        jsonw_raw(&w, score_kind_str(s->kind));
+        jsonw_raw(&w, "\"}");
     }
     jsonw_raw(&w, "],\"monitors\":[");
     for (size_t i = 0; i < sc->n; i++) {

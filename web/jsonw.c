@@ -29,37 +29,53 @@ jsonw_flush(struct jsonw *w)
     w->len = 0;
 }
 
-static void
-add(struct jsonw *w, const void *p, size_t n)
+/* Called when n bytes do not fit in what is left of w->buf. */
+void
+jsonw_add_slow(struct jsonw *w, const void *p, size_t n)
 {
     if (w->failed || n == 0)
         return;
-    if (n > sizeof(w->buf) - w->len) {
-        jsonw_flush(w);
-        if (n >= sizeof(w->buf)) {
-            if (!w->failed && evbuffer_add(w->b, p, n) != 0)
-                w->failed = true;
-            return;
-        }
+    jsonw_flush(w);
+    if (n >= sizeof(w->buf)) {
+        if (!w->failed && evbuffer_add(w->b, p, n) != 0)
+            w->failed = true;
+        return;
     }
-    memcpy(w->buf + w->len, p, n);
-    w->len += n;
+    memcpy(w->buf, p, n);
+    w->len = n;
 }
 
-void
-jsonw_raw(struct jsonw *w, const char *text)
+/* Room for n bytes at w->buf + w->len (n < JSONW_BUF). */
+static void
+room(struct jsonw *w, size_t n)
 {
-    add(w, text, strlen(text));
+    if (n > sizeof(w->buf) - w->len)
+        jsonw_flush(w);
 }
 
-/* u's decimal digits at the end of buf[0..len): returns where they start. */
+static const char digits2[] = "00010203040506070809101112131415161718192021222324252627282930"
+                              "31323334353637383940414243444546474849505152535455565758596061"
+                              "62636465666768697071727374757677787980818283848586878889909192"
+                              "93949596979899";
+
+/* u's decimal digits ending at `end`, two at a time: returns where they
+   start. */
 static char *
 utoa_back(char *end, uint64_t u)
 {
-    do {
-        *--end = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
+    while (u >= 100) {
+        unsigned r = (unsigned)(u % 100);
+
+        u /= 100;
+        end -= 2;
+        memcpy(end, digits2 + 2 * r, 2);
+    }
+    if (u >= 10) {
+        end -= 2;
+        memcpy(end, digits2 + 2 * u, 2);
+    } else {
+        *--end = (char)('0' + u);
+    }
     return end;
 }
 
@@ -72,7 +88,7 @@ jsonw_int(struct jsonw *w, int64_t v)
     p = utoa_back(end, u);
     if (v < 0)
         *--p = '-';
-    add(w, p, (size_t)(end - p));
+    jsonw_add(w, p, (size_t)(end - p));
 }
 
 void
@@ -108,7 +124,13 @@ jsonw_format_fixed(char buf[JSONW_NUM_MAX], double v, int decimals)
                 *c = '.';
         return k > 0 ? (size_t)k : 0;
     }
-    n = llround(scaled);
+    /* llround without the call: scaled is below 2^53, so its integer part
+       and the rest are exact. */
+    n = (int64_t)scaled;
+    if (scaled - (double)n >= 0.5)
+        n++;
+    else if (scaled - (double)n <= -0.5)
+        n--;
     u = n < 0 ? (uint64_t)0 - (uint64_t)n : (uint64_t)n;
     if (n < 0)
         buf[len++] = '-';
@@ -118,18 +140,18 @@ jsonw_format_fixed(char buf[JSONW_NUM_MAX], double v, int decimals)
     memcpy(buf + len, p, (size_t)(tmp + sizeof(tmp) - p));
     len += (size_t)(tmp + sizeof(tmp) - p);
     if (fp) {
-        int d = decimals;
+        /* All `decimals` digits (leading zeros included), then the
+           trailing zeros dropped: fp != 0, so a digit other than 0 stays. */
+        char *end = tmp + decimals;
 
-        while (fp % 10 == 0) {
-            fp /= 10;
-            d--;
-        }
+        p = utoa_back(end, fp);
+        while (p > tmp)
+            *--p = '0';
+        while (end[-1] == '0')
+            end--;
         buf[len++] = '.';
-        for (int i = d - 1; i >= 0; i--) {
-            buf[len + (size_t)i] = (char)('0' + fp % 10);
-            fp /= 10;
-        }
-        len += (size_t)d;
+        memcpy(buf + len, tmp, (size_t)(end - tmp));
+        len += (size_t)(end - tmp);
     }
     buf[len] = '\0';
     return len;
@@ -138,10 +160,9 @@ jsonw_format_fixed(char buf[JSONW_NUM_MAX], double v, int decimals)
 void
 jsonw_fixed(struct jsonw *w, double v, int decimals)
 {
-    char buf[JSONW_NUM_MAX];
-    size_t n = jsonw_format_fixed(buf, v, decimals);
-
-    add(w, buf, n);
+    /* Formatted in place: one copy less per number. */
+    room(w, JSONW_NUM_MAX);
+    w->len += jsonw_format_fixed(w->buf + w->len, v, decimals);
 }
 
 /* ---- strings ------------------------------------------------------------------ */
@@ -153,7 +174,7 @@ add_u(struct jsonw *w, unsigned cp)
     char e[6] = {'\\', 'u', hex[(cp >> 12) & 15], hex[(cp >> 8) & 15], hex[(cp >> 4) & 15],
                  hex[cp & 15]};
 
-    add(w, e, sizeof(e));
+    jsonw_add(w, e, sizeof(e));
 }
 
 /* Decode one UTF-8 sequence at s: its code point and length; 0 when the
@@ -202,7 +223,7 @@ jsonw_str(struct jsonw *w, const char *str)
         jsonw_raw(w, "null");
         return;
     }
-    add(w, "\"", 1);
+    jsonw_add(w, "\"", 1);
     run = s;
     while (*s) {
         unsigned c = *s, cp;
@@ -213,7 +234,7 @@ jsonw_str(struct jsonw *w, const char *str)
             s++;
             continue;
         }
-        add(w, run, (size_t)(s - run));
+        jsonw_add(w, run, (size_t)(s - run));
         switch (c) {
         case '"': esc = "\\\""; break;
         case '\\': esc = "\\\\"; break;
@@ -225,7 +246,7 @@ jsonw_str(struct jsonw *w, const char *str)
         default: break;
         }
         if (esc) {
-            add(w, esc, 2);
+            jsonw_add(w, esc, 2);
             s++;
         } else if (c < 0x80) {
             add_u(w, c);
@@ -245,6 +266,6 @@ jsonw_str(struct jsonw *w, const char *str)
         }
         run = s;
     }
-    add(w, run, (size_t)(s - run));
-    add(w, "\"", 1);
+    jsonw_add(w, run, (size_t)(s - run));
+    jsonw_add(w, "\"", 1);
 }

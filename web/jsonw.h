@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct evbuffer;
 
@@ -42,9 +43,29 @@ struct jsonw {
    sent (and before w->failed is checked for the last time). */
 void jsonw_flush(struct jsonw *w);
 
+/* n bytes of literal JSON text: gathered in w->buf while they fit (inline:
+   structure and keys are most of a reply's calls), else jsonw_add_slow.
+   Bytes gathered after a failure are never sent (jsonw_flush drops them). */
+void jsonw_add_slow(struct jsonw *w, const void *p, size_t n);
+static inline void
+jsonw_add(struct jsonw *w, const void *p, size_t n)
+{
+    if (n <= sizeof(w->buf) - w->len) {
+        memcpy(w->buf + w->len, p, n);
+        w->len += n;
+    } else {
+        jsonw_add_slow(w, p, n);
+    }
+}
+
 /* Literal JSON text (structure and keys the caller knows are plain ASCII
-   without quotes to escape), e.g. ",\"ts\":". */
-void jsonw_raw(struct jsonw *w, const char *text);
+   without quotes to escape), e.g. ",\"ts\":"; a literal's length is known
+   at compile time. */
+static inline void
+jsonw_raw(struct jsonw *w, const char *text)
+{
+    jsonw_add(w, text, strlen(text));
+}
 
 /* s as a JSON string: quoted; '"', '\\' and control characters escaped as
    jansson does (\b \f \n \r \t, else \u00XX); every character beyond ASCII

@@ -2152,19 +2152,26 @@ test_history(void)
         free(h);
         free(rows);
     }
-    /* The stamp: how many samples from a time on, and the smallest id. */
+    /* The stamp: the same until a sample of the source is stored (a
+       duplicate is not one) or a sample is deleted (test_retention). */
     {
-        struct db_history_stamp st;
-        int64_t min_id = INT64_MAX;
+        struct db_history_stamp a, b;
+        struct probe_result extra;
+        struct db_sample one;
 
-        for (int j = 6; j < 24; j++) /* rounds 1-3 */
-            min_id = stored[j].id < min_id ? stored[j].id : min_id;
-        CHECK_INT(db_history_stamp(f.db, f.src.id, t0 + 241, &st), 0);
-        CHECK_INT(st.count, 18);
-        CHECK_INT(st.min_id, min_id);
-        CHECK_INT(db_history_stamp(f.db, f.src.id, t0 + 241 * 4, &st), 0);
-        CHECK_INT(st.count, 0);
-        CHECK_INT(st.min_id, 0);
+        db_history_stamp(f.db, f.src.id, &a);
+        db_history_stamp(f.db, f.src.id, &b);
+        CHECK(db_history_stamp_same(&a, &b));
+        CHECK_INT(store(f.db, s, 1, stored), 0);
+        CHECK_INT(stored[0].outcome, DB_DUPLICATE);
+        db_history_stamp(f.db, f.src.id, &b);
+        CHECK(db_history_stamp_same(&a, &b));
+        result(&extra, PROBE_KIND_NTS, 4, t0 + 241 * 5, 0.001);
+        one = (struct db_sample){f.src.id, f.mon[0], &extra, 0, 0};
+        CHECK_INT(store(f.db, &one, 1, stored), 0);
+        CHECK_INT(stored[0].outcome, DB_STORED);
+        db_history_stamp(f.db, f.src.id, &b);
+        CHECK(!db_history_stamp_same(&a, &b));
     }
     db_close(f.db);
 }
@@ -2174,6 +2181,7 @@ test_history(void)
 static void
 test_retention(void)
 {
+    struct db_history_stamp st0, st1;
     struct fixture f;
     char path[128];
     const int64_t day = 86400, t0 = 1700000000 - 1700000000 % 3600; /* an hour start */
@@ -2227,13 +2235,20 @@ test_retention(void)
     CHECK_INT(db_sample_count(f.db), 2 * ROUNDS);
     CHECK(sql_int(path, "SELECT count(*) FROM sample_details") >= 2);
 
-    /* Nothing is old yet. */
+    /* Nothing is old yet: the history stamp stays. */
+    db_history_stamp(f.db, f.src.id, &st0);
     CHECK_INT(db_fold_old_samples(f.db, t0 + 241 * ROUNDS, 15, 7, 0), 0);
     CHECK_INT(db_sample_count(f.db), 2 * ROUNDS);
+    db_history_stamp(f.db, f.src.id, &st1);
+    CHECK(db_history_stamp_same(&st0, &st1));
 
-    /* 16 days later: fold in chunks of 7, which split hours across calls. */
+    /* 16 days later: fold in chunks of 7, which split hours across calls;
+       each changes the stamp. */
     while ((folded = db_fold_old_samples(f.db, t0 + 16 * day, 0, 7, 0)) > 0) {
         CHECK(folded <= 7);
+        db_history_stamp(f.db, f.src.id, &st1);
+        CHECK(!db_history_stamp_same(&st0, &st1));
+        st0 = st1;
         total += folded;
         calls++;
     }
