@@ -421,6 +421,10 @@ int db_source_status(struct db *db, int64_t source, int64_t now,
    number of sources.  *out malloc'd, caller frees. */
 int db_sources_of_owner(struct db *db, int64_t owner, int64_t now,
                         struct db_source_status **out, size_t *n);
+/* The same for the active sources with id > after, at most max, ordered by
+   id: all sources in pages (the alerts' sweep). */
+int db_sources_status_page(struct db *db, int64_t after, size_t max, int64_t now,
+                           struct db_source_status **out, size_t *n);
 
 /* The latest score of each monitor for a source, for the details page. */
 struct db_monitor_score {

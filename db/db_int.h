@@ -49,6 +49,7 @@ enum db_stmt {
     ST_SRC_COUNT,
     ST_STATUS_OF_OWNER,
     ST_STATUS_ALL,
+    ST_STATUS_PAGE,
     ST_SRC_SCORES_FIND,
     ST_SRC_SCORES_UUID,
     /* monitors */

@@ -290,6 +290,10 @@ const char *const db_stmt_sql[ST_COUNT] = {
     [ST_STATUS_ALL] = "SELECT " SRC_COLS_S ", " SCORE_COLS_SC
                       " FROM time_sources s LEFT JOIN scores sc ON sc.source = s.id "
                       "WHERE s.deleted IS NULL ORDER BY s.id, sc.kind, sc.monitor",
+    [ST_STATUS_PAGE] = "SELECT " SRC_COLS_S ", " SCORE_COLS_SC
+                       " FROM time_sources s LEFT JOIN scores sc ON sc.source = s.id "
+                       "WHERE s.id IN (SELECT id FROM time_sources WHERE deleted IS NULL "
+                       "AND id > ?1 ORDER BY id LIMIT ?2) ORDER BY s.id, sc.kind, sc.monitor",
 
     /* alerts (db/alertlog.c) */
     [ST_ALERT_SETTINGS_GET] = "SELECT email, webhook FROM alert_settings WHERE user = ?1",

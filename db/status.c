@@ -141,11 +141,11 @@ grow(void *v, size_t *cap, size_t need, size_t size)
     return nv;
 }
 
-int
-db_sources_of_owner(struct db *db, int64_t owner, int64_t now,
-                    struct db_source_status **out, size_t *n)
+/* The statuses of a bound ST_STATUS_* statement's rows. */
+static int
+status_list(struct db *db, sqlite3_stmt *s, int64_t now, struct db_source_status **out,
+            size_t *n)
 {
-    sqlite3_stmt *s = db_stmt(db, owner < 0 ? ST_STATUS_ALL : ST_STATUS_OF_OWNER);
     struct db_source_status *list = NULL, *cur = NULL;
     struct score_row *rows = NULL;
     struct score_monitor *m = NULL;
@@ -154,8 +154,6 @@ db_sources_of_owner(struct db *db, int64_t owner, int64_t now,
 
     *out = NULL;
     *n = 0;
-    if (owner >= 0)
-        sqlite3_bind_int64(s, 1, owner);
     /* One row per (source, score row), ordered by source: a source's rows
        are gathered, then turned into its status when the next one starts. */
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -193,7 +191,7 @@ db_sources_of_owner(struct db *db, int64_t owner, int64_t now,
         score_row_at(s, DB_SOURCE_COLS, -1, &rows[nrows++]);
     }
     if (rc != SQLITE_DONE) {
-        db_log_error(db, "sources of owner");
+        db_log_error(db, "source statuses");
         goto fail;
     }
     if (cur)
@@ -205,13 +203,35 @@ db_sources_of_owner(struct db *db, int64_t owner, int64_t now,
     *n = len;
     return 0;
 oom:
-    log_err("db: sources of owner: out of memory");
+    log_err("db: source statuses: out of memory");
 fail:
     db_stmt_done(db, s);
     free(rows);
     free(m);
     free(list);
     return -1;
+}
+
+int
+db_sources_of_owner(struct db *db, int64_t owner, int64_t now,
+                    struct db_source_status **out, size_t *n)
+{
+    sqlite3_stmt *s = db_stmt(db, owner < 0 ? ST_STATUS_ALL : ST_STATUS_OF_OWNER);
+
+    if (owner >= 0)
+        sqlite3_bind_int64(s, 1, owner);
+    return status_list(db, s, now, out, n);
+}
+
+int
+db_sources_status_page(struct db *db, int64_t after, size_t max, int64_t now,
+                       struct db_source_status **out, size_t *n)
+{
+    sqlite3_stmt *s = db_stmt(db, ST_STATUS_PAGE);
+
+    sqlite3_bind_int64(s, 1, after);
+    sqlite3_bind_int64(s, 2, (int64_t)max);
+    return status_list(db, s, now, out, n);
 }
 
 int

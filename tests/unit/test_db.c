@@ -1498,6 +1498,28 @@ test_source_identity(void)
         }
         free(sl);
     }
+    /* In pages of one: both active sources in id order, the deleted one
+       (f.src) never, then an empty page. */
+    {
+        int64_t after = 0, seen[3] = {0};
+        size_t pages = 0;
+
+        do {
+            CHECK_INT(db_sources_status_page(f.db, after, 1, 4000, &sl, &n), 0);
+            CHECK(n <= 1);
+            if (n == 1) {
+                CHECK(sl[0].src.id > after);
+                CHECK(sl[0].src.id != f.src.id);
+                CHECK_INT(sl[0].src.codepoints,
+                          sl[0].src.id == again.id ? DB_CODEPOINTS_EXPERIMENTAL : 0);
+                seen[pages] = after = sl[0].src.id;
+            }
+            free(sl);
+        } while (n == 1 && ++pages < 3);
+        CHECK_INT(pages, 2);
+        CHECK(seen[0] < seen[1]);
+        CHECK(seen[0] == again.id || seen[1] == again.id);
+    }
     CHECK_INT(db_source_set_codepoints(f.db, again.id, DB_CODEPOINTS_PERMANENT), 0);
     CHECK_INT(db_source_get(f.db, again.id, &s), 1);
     CHECK_INT(s.codepoints, DB_CODEPOINTS_PERMANENT);
