@@ -16,26 +16,18 @@
 #include <event2/buffer.h>
 #include <jansson.h>
 
+#include "tests/unit/evtext.h"
 #include "util/util.h"
 #include "web/jsonw.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* What w wrote, flushed, w->b emptied. */
 static char *
-jsonw_take(struct jsonw *w)
+jsonw_text(struct jsonw *w)
 {
-    struct evbuffer *b = w->b;
-    size_t n;
-
     jsonw_flush(w);
-    n = evbuffer_get_length(b);
-    char *s = malloc(n + 1);
-
-    if (!s)
-        abort();
-    evbuffer_remove(b, s, n);
-    s[n] = '\0';
-    return s;
+    return evtext_take(w->b);
 }
 
 /* The input with every byte outside a valid UTF-8 sequence as U+FFFD,
@@ -74,7 +66,7 @@ jsonw_check_str(struct jsonw *w, const char *s)
     json_t *j, *js;
 
     jsonw_str(w, s);
-    text = jsonw_take(w);
+    text = jsonw_text(w);
     for (const char *p = text; *p; p++)
         if ((unsigned char)*p >= 0x80 || (unsigned char)*p < 0x20)
             __builtin_trap();
@@ -105,7 +97,7 @@ jsonw_check_num(struct jsonw *w, double v, int64_t i, int decimals)
     if (n != strlen(buf) || n >= JSONW_NUM_MAX)
         __builtin_trap();
     jsonw_fixed(w, v, decimals);
-    text = jsonw_take(w);
+    text = jsonw_text(w);
     if (strcmp(text, buf) != 0)
         __builtin_trap();
     j = json_loads(text, JSON_DECODE_ANY, &e);
@@ -129,7 +121,7 @@ jsonw_check_num(struct jsonw *w, double v, int64_t i, int decimals)
     free(text);
 
     jsonw_int(w, i);
-    text = jsonw_take(w);
+    text = jsonw_text(w);
     j = json_loads(text, JSON_DECODE_ANY, &e);
     if (!json_is_integer(j) || json_integer_value(j) != i)
         __builtin_trap();

@@ -15,23 +15,14 @@
 #include <jansson.h>
 
 #include "check.h"
+#include "evtext.h"
 
 /* What w wrote, as a malloc'd C string (flushed, the buffer drained). */
 static char *
 take(struct jsonw *w)
 {
-    struct evbuffer *b = w->b;
-    size_t n;
-
     jsonw_flush(w);
-    n = evbuffer_get_length(b);
-    char *s = malloc(n + 1);
-
-    if (!s)
-        abort();
-    evbuffer_remove(b, s, n);
-    s[n] = '\0';
-    return s;
+    return evtext_take(w->b);
 }
 
 static void
