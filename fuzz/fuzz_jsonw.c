@@ -6,7 +6,8 @@
  * plain ASCII, and equals jansson's own JSON_ENSURE_ASCII dump; the integer
  * reads back exactly; a finite real reads back within half a unit of the
  * last decimal (plus an ulp), exactly on the %.17g path, never as "-0", and
- * a non-finite one is null. */
+ * a non-finite one is null; jsonw_real writes what jansson's dump of the
+ * real writes. */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -89,7 +90,7 @@ jsonw_check_str(struct jsonw *w, const char *s)
 static void
 jsonw_check_num(struct jsonw *w, double v, int64_t i, int decimals)
 {
-    char buf[JSONW_NUM_MAX], *text;
+    char buf[JSONW_NUM_MAX], *text, *dump;
     size_t n = jsonw_format_fixed(buf, v, decimals);
     json_error_t e;
     json_t *j;
@@ -117,6 +118,17 @@ jsonw_check_num(struct jsonw *w, double v, int64_t i, int decimals)
             __builtin_trap();
         }
     }
+    json_decref(j);
+    free(text);
+
+    /* jsonw_real: jansson's own dump of the real, byte for byte. */
+    jsonw_real(w, v);
+    text = jsonw_text(w);
+    j = json_real(v);
+    dump = j ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    if (strcmp(text, dump ? dump : isfinite(v) ? "(no dump)" : "null") != 0)
+        __builtin_trap();
+    free(dump);
     json_decref(j);
     free(text);
 
