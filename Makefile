@@ -92,9 +92,11 @@ BENCH_SRCS := $(sort $(wildcard bench/bench_*.c))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/tools/%,$(BENCH_SRCS))
 bench-progs: $(BENCH_BINS)
 test-progs: $(BENCH_BINS) # tests/system/085-soak-short.sh
-$(BUILD)/tools/bench_%: $(BUILD)/bench/bench_%.o $(LIB)
+# bench/benchutil.c: what they share (clocks, the seeded generator).
+BENCH_UTIL := $(BUILD)/bench/benchutil.o
+$(BUILD)/tools/bench_%: $(BUILD)/bench/bench_%.o $(BENCH_UTIL) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm -pthread
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BENCH_UTIL) $(LIB) $(PKG_LIBS) -lm -pthread
 
 # The whole suite: unit tests, then system tests against the loopback test bed.
 test check: test-progs
@@ -141,5 +143,5 @@ symbols: $(LIB)
 clean:
 	rm -rf build bin
 
--include $(LIB_OBJS:.o=.d) $(UNIT_BINS:=.d) $(TOOL_BINS:=.d) $(REPLAY_OBJS:.o=.d) $(NTSPOOLD_OBJS:.o=.d) $(MONITOR_OBJS:.o=.d) $(BENCH_SRCS:%.c=$(BUILD)/%.d) $(PROGS:$(BIN)/%=$(BUILD)/cmd/%.d) \
+-include $(LIB_OBJS:.o=.d) $(UNIT_BINS:=.d) $(TOOL_BINS:=.d) $(REPLAY_OBJS:.o=.d) $(NTSPOOLD_OBJS:.o=.d) $(MONITOR_OBJS:.o=.d) $(BENCH_SRCS:%.c=$(BUILD)/%.d) $(BENCH_UTIL:.o=.d) $(PROGS:$(BIN)/%=$(BUILD)/cmd/%.d) \
     $(TESTSRV_SRCS:%.c=$(BUILD)/%.d)

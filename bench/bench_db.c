@@ -22,6 +22,7 @@
  * inserts into an unindexed table of the same columns (the floor); their
  * ratios travel better than absolute rates.  Run through scripts/bench-db.sh,
  * which builds it. */
+#include "bench/benchutil.h"
 #include "db/db.h"
 
 #include <math.h>
@@ -42,52 +43,13 @@ struct opts {
     const char *dir;
 };
 
-static double
-now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static uint64_t rng;
-
-static uint64_t
-rand64(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
-static double
-urand(void)
-{
-    return (double)(rand64() >> 11) / 9007199254740992.0;
-}
-
-/* Fisher-Yates with the seeded generator. */
-static void
-shuffle(int *v, int n)
-{
-    for (int i = 0; i < n; i++)
-        v[i] = i;
-    for (int i = n - 1; i > 0; i--) {
-        int j = (int)(rand64() % (uint64_t)(i + 1)), t = v[i];
-        v[i] = v[j];
-        v[j] = t;
-    }
-}
-
 /* A plausible result for source src, kind k, at time t of round `round`:
    mostly good, a few percent of the failures real pools see. */
 static void
 make_result(struct probe_result *r, int src, int k, int64_t t, int round)
 {
     int family = k % 2 ? 6 : 4;
-    double u = urand();
+    double u = bench_urand();
 
     result_probe_init(r);
     r->kind = k >= 2 ? PROBE_KIND_POOL : PROBE_KIND_NTS;
@@ -101,7 +63,7 @@ make_result(struct probe_result *r, int src, int k, int64_t t, int round)
     else
         snprintf(r->address, sizeof(r->address), "2001:db8:%x::%x", src, 1 + round % 2);
     r->start_time = t;
-    r->ke.duration = 0.005 + 0.1 * urand();
+    r->ke.duration = 0.005 + 0.1 * bench_urand();
     r->ke.connect_time = r->ke.duration * 0.2;
     r->ke.handshake_time = r->ke.duration * 0.6;
     if (u < 0.02) {
@@ -148,13 +110,13 @@ make_result(struct probe_result *r, int src, int k, int64_t t, int round)
             continue;
         }
         x->status = NTP_OK;
-        x->offset = (urand() - 0.5) * 0.004;
-        x->delay = 0.002 + 0.05 * urand();
+        x->offset = (bench_urand() - 0.5) * 0.004;
+        x->delay = 0.002 + 0.05 * bench_urand();
         x->stratum = 2;
         x->leap = 0;
         x->precision = -24;
-        x->root_delay = (double)(int)(urand() * 2000) / 65536.0;
-        x->root_dispersion = (double)(int)(urand() * 3000) / 65536.0;
+        x->root_delay = (double)(int)(bench_urand() * 2000) / 65536.0;
+        x->root_dispersion = (double)(int)(bench_urand() * 3000) / 65536.0;
         x->refid = 0xC0000201u + (uint32_t)(src % 4);
         x->cookies_requested = 2;
         x->cookies_received = 2;
@@ -246,7 +208,7 @@ raw_baseline(const char *path, const struct opts *o, int n)
         -1, &s, NULL);
     for (int i = 0; i < n;) {
         int64_t t = T0 + (int64_t)(i / (o->sources * 4)) * INTERVAL;
-        t0 = now_s();
+        t0 = bench_now();
         sqlite3_exec(h, "BEGIN", NULL, NULL, NULL);
         for (int j = 0; j < o->batch && i < n; j++, i++) {
             make_result(&r, i % o->sources, (i / o->sources) % 4, t, 0);
@@ -271,7 +233,7 @@ raw_baseline(const char *path, const struct opts *o, int n)
             sqlite3_reset(s);
         }
         sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
-        total += now_s() - t0;
+        total += bench_now() - t0;
     }
     sqlite3_finalize(s);
     sqlite3_close(h);
@@ -303,14 +265,6 @@ print_dbstat(const char *path, long long samples)
     sqlite3_close(h);
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
 static void
 usage(void)
 {
@@ -325,7 +279,8 @@ main(int argc, char **argv)
 {
     struct opts o = {10000, 3, 16, 4, 8, 1000, 20000, 200000, 100, 0, NULL};
     char path[512], single_path[512], raw_path[512];
-    int opt, per_round, *order;
+    int opt, per_round;
+    uint32_t *order;
     int64_t *src_ids, *mon_ids, now = 0;
     struct probe_result *res;
     struct db_sample *batch;
@@ -358,7 +313,7 @@ main(int argc, char **argv)
     }
     if (o.last <= 0 || o.last > o.rounds)
         o.last = o.rounds;
-    rng = o.seed * 0x9E3779B97F4A7C15ull + 1;
+    bench_seed(o.seed * 0x9E3779B97F4A7C15ull + 1);
     snprintf(path, sizeof(path), "%s/bench.db", o.dir);
     snprintf(single_path, sizeof(single_path), "%s/single.db", o.dir);
     snprintf(raw_path, sizeof(raw_path), "%s/raw.db", o.dir);
@@ -387,18 +342,18 @@ main(int argc, char **argv)
         if (!db)
             return 1;
     }
-    wall0 = now_s();
+    wall0 = bench_now();
     for (int round = 0; round < o.rounds; round++) {
         double rbusy = 0;
         int64_t t_round = T0 + (int64_t)round * INTERVAL;
 
-        shuffle(order, per_round);
+        bench_permutation(order, (size_t)per_round);
         for (int i = 0; i < per_round;) {
             int n = 0;
             double t0;
 
             for (; n < o.batch && i < per_round; n++, i++) {
-                int x = order[i];
+                int x = (int)order[i];
                 int src = x % o.sources, k = (x / o.sources) % 4, m = x / (o.sources * 4);
                 /* Probed evenly over the interval, in arrival order. */
                 int64_t t = t_round + (int64_t)i * INTERVAL / per_round;
@@ -415,12 +370,12 @@ main(int argc, char **argv)
                     json_decref(j);
                 }
             }
-            t0 = now_s();
+            t0 = bench_now();
             if (store(db, batch, (size_t)n, now) < 0) {
                 fprintf(stderr, "bench: store failed\n");
                 return 1;
             }
-            rbusy += now_s() - t0;
+            rbusy += bench_now() - t0;
             stored += n;
         }
         busy += rbusy;
@@ -447,7 +402,7 @@ main(int argc, char **argv)
     rate = stored / busy;
     inserted = stored;
     printf("stored and scored: %lld samples in %.2f s (%.2f s wall)\n", stored, busy,
-           now_s() - wall0);
+           bench_now() - wall0);
     printf("HEADLINE steady state (last %d rounds, %lld-%lld samples in the database): "
            "%.0f samples/s; overall %.0f samples/s; first round %.0f samples/s\n",
            o.last, (long long)per_round * (o.rounds - o.last), stored, steady, rate,
@@ -468,10 +423,10 @@ main(int argc, char **argv)
             sqlite3_wal_checkpoint_v2(h, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
         sqlite3_close(h);
         for (; calls < o.folds; calls++) {
-            double t0 = now_s();
+            double t0 = bench_now();
             int n = fold(db, now + 30 * 86400);
 
-            ms[calls] = (now_s() - t0) * 1000;
+            ms[calls] = (bench_now() - t0) * 1000;
             if (n < 0)
                 return 1;
             if (n == 0)
@@ -480,7 +435,7 @@ main(int argc, char **argv)
             sum += ms[calls];
         }
         if (calls > 0) {
-            qsort(ms, (size_t)calls, sizeof(*ms), cmp_double);
+            qsort(ms, (size_t)calls, sizeof(*ms), bench_cmp_double);
             printf("HEADLINE retention: %d calls folded %lld rows, %.0f rows/call: "
                    "median %.2f ms, mean %.2f ms, 90th percentile %.2f ms, worst %.2f ms "
                    "per call; %.0f rows/s\n",
@@ -513,10 +468,10 @@ main(int argc, char **argv)
         free(err);
         if (!db)
             return 1;
-        shuffle(order, per_round);
-        t0 = now_s();
+        bench_permutation(order, (size_t)per_round);
+        t0 = bench_now();
         for (int i = 0; i < n; i++) {
-            int x = order[i], src = x % o.sources, k = (x / o.sources) % 4;
+            int x = (int)order[i], src = x % o.sources, k = (x / o.sources) % 4;
             int64_t t = T0 + (int64_t)i * INTERVAL / per_round;
 
             make_result(&res[0], src, k, t, 0);
@@ -524,7 +479,7 @@ main(int argc, char **argv)
             if (store(db, batch, 1, t + 1) < 0)
                 return 1;
         }
-        single_rate = n / (now_s() - t0);
+        single_rate = n / (bench_now() - t0);
         db_close(db);
         printf("baseline, one sample per transaction (empty database): %.0f samples/s "
                "(batched at steady state is %.1fx)\n",

@@ -18,6 +18,7 @@
  * batches of 1000 through db_store_samples.  10,000 sources x 50 rounds =
  * 2M samples.  With -a AGE the rounds end AGE seconds before now instead
  * (scripts/soak.sh: samples old enough for the retention job to fold).  Progress and the rate go to stderr. */
+#include "bench/benchutil.h"
 #include "db/db.h"
 #include "web/web.h"
 
@@ -31,31 +32,11 @@
 #define BATCH    1000
 #define MAX_PORTS 64
 
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-
-static double
-urand(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (double)(rng >> 11) / 9007199254740992.0;
-}
-
-static double
-now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* A plausible result of kind k (0..3: nts-v4, nts-v6, pool-v4, pool-v6). */
 static void
 make_result(struct probe_result *r, const char *host, int port, int src, int k, int64_t t)
 {
-    double u = urand();
+    double u = bench_urand();
 
     result_probe_init(r);
     r->kind = k >= 2 ? PROBE_KIND_POOL : PROBE_KIND_NTS;
@@ -64,7 +45,7 @@ make_result(struct probe_result *r, const char *host, int port, int src, int k, 
     r->port = port;
     snprintf(r->address, sizeof(r->address), "%s", r->family == 4 ? "127.0.0.1" : "::1");
     r->start_time = t;
-    r->ke.duration = 0.002 + 0.01 * urand();
+    r->ke.duration = 0.002 + 0.01 * bench_urand();
     r->ke.connect_time = r->ke.duration * 0.1;
     r->ke.handshake_time = r->ke.duration * 0.7;
     if (u < 0.02) {
@@ -92,8 +73,8 @@ make_result(struct probe_result *r, const char *host, int port, int src, int k, 
         snprintf(x->address, sizeof(x->address), "%s", r->address);
         x->port = 123;
         x->status = NTP_OK;
-        x->offset = (urand() - 0.5) * 0.002;
-        x->delay = 0.0001 + 0.001 * urand();
+        x->offset = (bench_urand() - 0.5) * 0.002;
+        x->delay = 0.0001 + 0.001 * bench_urand();
         x->stratum = 2;
         x->precision = -24;
         x->root_delay = 0.001;
@@ -210,7 +191,7 @@ main(int argc, char **argv)
         struct probe_result *res = calloc(BATCH, sizeof(*res));
         struct db_sample *batch = calloc(BATCH, sizeof(*batch));
         long long total = (long long)nsrc * 4 * rounds, done = 0;
-        double t0 = now_s();
+        double t0 = bench_now();
         int n = 0;
 
         if (!res || !batch)
@@ -230,13 +211,13 @@ main(int argc, char **argv)
                 }
             if ((round + 1) % 10 == 0)
                 fprintf(stderr, "bench_fill: %lld/%lld samples, %.0f/s\n", done, total,
-                        done / (now_s() - t0));
+                        done / (bench_now() - t0));
         }
         if (n > 0 && db_store_samples(db, batch, (size_t)n, now, NULL) != 0)
             return 1;
         done += n;
         fprintf(stderr, "bench_fill: %lld samples stored in %.1f s (%.0f/s)\n", done,
-                now_s() - t0, done / (now_s() - t0));
+                bench_now() - t0, done / (bench_now() - t0));
         free(res);
         free(batch);
     }

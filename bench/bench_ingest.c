@@ -24,6 +24,7 @@
  * duplicate, other (outcomes), p50_ms and p99_ms per call, cpu_us (this
  * process's CPU time per sample: a figure the machine's noise moves less).
  *   bench_ingest -d DB -b BATCH [-t SECONDS] [-p PREFIX] [-S SEED] [-c] */
+#include "bench/benchutil.h"
 #include "db/db.h"
 #include "web/monwire.h"
 
@@ -33,7 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,26 +41,6 @@
 #define INTERVAL    241
 #define MAX_MONITORS 64
 #define MAX_CALLS   (1 << 20)
-
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-
-static uint64_t
-rand64(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
-static double
-now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* The checkpoint thread of -c, as ntspoold's: a PASSIVE checkpoint every
    second until told to stop. */
@@ -91,25 +71,6 @@ ckpt_main(void *arg)
     }
     pthread_mutex_unlock(&k->mu);
     return NULL;
-}
-
-/* CPU time of this process (user + system), s. */
-static double
-cpu_s(void)
-{
-    struct rusage ru;
-
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-           ru.ru_stime.tv_usec / 1e6;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
 }
 
 /* The submit entry of the fixture's shape for kind `name`, parsed. */
@@ -186,7 +147,7 @@ main(int argc, char **argv)
         usage();
         return 2;
     }
-    rng ^= seed * 0x2545F4914F6CDD1Dull;
+    bench_seed(0x9E3779B97F4A7C15ull ^ seed * 0x2545F4914F6CDD1Dull);
     db = db_open(path, &err);
     if (!db) {
         fprintf(stderr, "bench_ingest: %s: %s\n", path, err ? err : "cannot open");
@@ -234,14 +195,7 @@ main(int argc, char **argv)
         perm[m] = calloc(npairs, sizeof(**perm));
         if (!perm[m])
             return 1;
-        for (size_t i = 0; i < npairs; i++)
-            perm[m][i] = (uint32_t)i;
-        for (size_t i = npairs - 1; i > 0; i--) {
-            size_t j = (size_t)(rand64() % (i + 1));
-            uint32_t t = perm[m][i];
-            perm[m][i] = perm[m][j];
-            perm[m][j] = t;
-        }
+        bench_permutation(perm[m], npairs);
     }
     res = calloc((size_t)batch, sizeof(*res));
     b = calloc((size_t)batch, sizeof(*b));
@@ -257,9 +211,9 @@ main(int argc, char **argv)
             return 1;
         }
     }
-    wall0 = now_s();
-    cpu0 = cpu_s();
-    while (now_s() - wall0 < secs && calls < MAX_CALLS) {
+    wall0 = bench_now();
+    cpu0 = bench_cpu();
+    while (bench_now() - wall0 < secs && calls < MAX_CALLS) {
         int m = (int)(calls % (size_t)nmon);
         double t0;
 
@@ -274,27 +228,27 @@ main(int argc, char **argv)
             r->start_time = now;
             r->start_time_frac = (double)(cursor[m] % 1000) / 1000.0;
             for (int k = 0; k < 2; k++) {
-                double d = ((double)(rand64() % 2001) - 1000.0) * 1e-7;
+                double d = ((double)(bench_rand64() % 2001) - 1000.0) * 1e-7;
                 r->ntp[k].offset += d;
                 r->ntp[k].t2 += d;
                 r->ntp[k].t3 += d;
             }
             b[i] = (struct db_sample){src[pair >> 1].id, mon[m], r, 0, INTERVAL};
         }
-        t0 = now_s();
+        t0 = bench_now();
         if (db_store_samples(db, b, (size_t)batch, now, st) != 0) {
             fprintf(stderr, "bench_ingest: store failed\n");
             return 1;
         }
-        ms[calls] = (now_s() - t0) * 1000;
+        ms[calls] = (bench_now() - t0) * 1000;
         busy += ms[calls] / 1000;
         calls++;
         samples += batch;
         for (int i = 0; i < batch; i++)
             outcome[st[i].outcome]++;
     }
-    wall0 = now_s() - wall0;
-    cpu0 = cpu_s() - cpu0;
+    wall0 = bench_now() - wall0;
+    cpu0 = bench_cpu() - cpu0;
     snprintf(wal, sizeof(wal), "%s-wal", path);
     if (stat(wal, &stw) != 0)
         stw.st_size = 0;
@@ -306,7 +260,7 @@ main(int argc, char **argv)
         pthread_join(th, NULL);
         db_ckpt_close(ck.c);
     }
-    qsort(ms, calls, sizeof(*ms), cmp_double);
+    qsort(ms, calls, sizeof(*ms), bench_cmp_double);
     printf("batch=%d samples=%lld secs=%.3f rate=%.0f wall_rate=%.0f stored=%lld "
            "duplicate=%lld other=%lld p50_ms=%.3f p99_ms=%.3f cpu_us=%.1f wal_mb=%.0f\n",
            batch, samples, busy, samples / busy, samples / wall0,

@@ -31,6 +31,8 @@
 #include "monitor/result.h"
 #include "scorer/score.h"
 
+struct jsonw;
+
 struct db; /* opaque */
 
 #define DB_SCHEMA_VERSION  7  /* the version this program writes */
@@ -525,6 +527,23 @@ bool db_history_stamp_same(const struct db_history_stamp *a, const struct db_his
    (new reference, caller decrefs); NULL when not found or on error. */
 json_t *db_sample_json(struct db *db, int64_t id);
 
+/* The parsed shared parts (sample_details rows) of the last few samples
+   db_sample_result read: the samples of a page share a handful, each parsed
+   once.  Zero it before the first use; it holds no resource. */
+#define DB_DETAIL_CACHE 8
+struct db_detail_cache {
+    int64_t id[DB_DETAIL_CACHE]; /* the detail rows held; 0: none */
+    struct probe_result r[DB_DETAIL_CACHE];
+    unsigned next;               /* the slot to fill next */
+};
+
+/* The full stored result of sample id into *out, as db_sample_json has it;
+   cache (NULL: none) keeps the parsed detail rows for the next calls.  0,
+   or -1 when there is no such sample or its stored detail does not parse
+   (logged). */
+int db_sample_result(struct db *db, int64_t id, struct db_detail_cache *cache,
+                     struct probe_result *out);
+
 /* Number of raw samples stored, -1 on error.  A full scan of samples (tens of
    millions of rows at scale): for tests and tools, not for /metrics. */
 int64_t db_sample_count(struct db *db);
@@ -667,6 +686,13 @@ int db_hourly_list(struct db *db, int64_t source, int kind, int64_t monitor,
    --json" (plus "start_time"), compact-ready: fields that do not apply are
    omitted, not null.  New reference; NULL on allocation failure. */
 json_t *db_result_to_json(const struct probe_result *r);
+
+/* The same object as JSON text appended to w: byte for byte what
+   json_dumps(db_result_to_json(r), JSON_COMPACT | JSON_ENSURE_ASCII)
+   writes, without the tree.  0, or -1 where db_result_to_json would give
+   NULL (a string that is not valid UTF-8, out of memory: w->failed); then
+   w holds part of the object, so write it into a buffer of its own. */
+int db_result_write(struct jsonw *w, const struct probe_result *r);
 
 /* Parse db_result_to_json's shape back into *r (absent fields keep the
    result_probe_init defaults).  0, or -1 when a required field is missing

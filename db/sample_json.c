@@ -14,29 +14,172 @@
 #include <string.h>
 #include <time.h>
 
-/* Set key to a new value unless the value is NULL (allocation failure is
-   reported by the caller's final check of `ok`).  The object takes v even
-   when this fails (jansson frees it then), so v must be complete: attach a
-   child only once it is fully built, and never touch it afterwards. */
+#include "util/util.h"
+#include "web/jsonw.h"
+
+/* ---- writing ---------------------------------------------------------------
+ *
+ * build() describes the object once and writes it to one of two ends: a
+ * jansson tree (db_result_to_json, the stored detail text), or JSON text
+ * straight through a jsonw (db_result_write, the samples API: no tree to
+ * build, dump and free per row).  The text is what json_dumps(JSON_COMPACT |
+ * JSON_ENSURE_ASCII) writes of the tree, byte for byte: the same keys in the
+ * same order, strings escaped as jansson does (jsonw_str), reals as jansson
+ * writes them (jsonw_real).  Both fail alike: a string that is not valid
+ * UTF-8 (json_string refuses it) or an allocation failure clears ok. */
+
+#define OUT_DEPTH 4 /* object, ke, tls or ntp, an ntp exchange or an aead pair */
+
+struct out {
+    struct jsonw *w;            /* text, or NULL: a tree */
+    json_t *root;               /* tree: the outermost object */
+    json_t *open[OUT_DEPTH];    /* tree: the open containers (NULL after a failure) */
+    bool array[OUT_DEPTH];      /* text: the open container is an array */
+    bool first[OUT_DEPTH];      /* text: nothing in it yet */
+    int depth;
+    bool ok;
+};
+
+/* Text: the separator and key before a member of the open container, in
+   one piece (the keys are ours: short, plain ASCII). */
 static void
-put(json_t *o, const char *key, json_t *v, bool *ok)
+text_key(struct out *o, const char *key)
 {
-    if (!v || json_object_set_new(o, key, v) != 0)
-        *ok = false;
+    int d = o->depth - 1;
+    char buf[40], *p = buf;
+    size_t n = key ? strlen(key) : 0;
+
+    if (d < 0)
+        return;
+    if (!o->first[d])
+        *p++ = ',';
+    o->first[d] = false;
+    if (!o->array[d] && n + 4 <= sizeof(buf) - 1) {
+        *p++ = '"';
+        memcpy(p, key, n);
+        p += n;
+        *p++ = '"';
+        *p++ = ':';
+    } else if (!o->array[d]) {
+        o->ok = false; /* no key of ours is that long */
+    }
+    *p = '\0';
+    jsonw_raw(o->w, buf);
+}
+
+/* Tree: v (new reference, NULL on failure) into the open container. */
+static void
+tree_put(struct out *o, const char *key, json_t *v)
+{
+    json_t *c = o->depth > 0 ? o->open[o->depth - 1] : NULL;
+
+    if (!v || !c) {
+        json_decref(v);
+        o->ok = false;
+        return;
+    }
+    if ((json_is_array(c) ? json_array_append_new(c, v) : json_object_set_new(c, key, v)) != 0)
+        o->ok = false;
 }
 
 static void
-put_str(json_t *o, const char *key, const char *s, bool *ok)
+put_str(struct out *o, const char *key, const char *s)
+{
+    if (!o->w) {
+        tree_put(o, key, json_string(s));
+    } else if (!util_utf8_valid(s, strlen(s), false)) {
+        o->ok = false;
+    } else {
+        text_key(o, key);
+        jsonw_str(o->w, s);
+    }
+}
+
+/* A string that is not empty (absent reads back as empty). */
+static void
+put_text(struct out *o, const char *key, const char *s)
 {
     if (s && *s)
-        put(o, key, json_string(s), ok);
+        put_str(o, key, s);
 }
 
 static void
-put_real(json_t *o, const char *key, double v, bool *ok)
+put_int(struct out *o, const char *key, int64_t v)
 {
-    if (isfinite(v))
-        put(o, key, json_real(v), ok);
+    if (!o->w) {
+        tree_put(o, key, json_integer(v));
+    } else {
+        text_key(o, key);
+        jsonw_int(o->w, v);
+    }
+}
+
+static void
+put_real(struct out *o, const char *key, double v)
+{
+    if (!isfinite(v))
+        return;
+    if (!o->w) {
+        tree_put(o, key, json_real(v));
+    } else {
+        text_key(o, key);
+        jsonw_real(o->w, v);
+    }
+}
+
+static void
+put_true(struct out *o, const char *key)
+{
+    if (!o->w) {
+        tree_put(o, key, json_true());
+    } else {
+        text_key(o, key);
+        jsonw_raw(o->w, "true");
+    }
+}
+
+/* Open an object or array (key ignored inside an array, and for the
+   outermost object); close() ends it. */
+static void
+open_(struct out *o, const char *key, bool array)
+{
+    if (o->depth >= OUT_DEPTH) {
+        o->ok = false;
+        return;
+    }
+    if (!o->w) {
+        json_t *c = array ? json_array() : json_object();
+
+        if (o->depth == 0) {
+            o->root = c;
+            o->ok = o->ok && c;
+        } else if (c) {
+            json_incref(c); /* the parent's reference, and ours while it is open */
+            tree_put(o, key, c);
+            json_decref(c);
+            if (!o->ok)
+                c = NULL;
+        } else {
+            o->ok = false;
+        }
+        o->open[o->depth] = c;
+    } else {
+        text_key(o, key);
+        jsonw_raw(o->w, array ? "[" : "{");
+    }
+    o->array[o->depth] = array;
+    o->first[o->depth] = true;
+    o->depth++;
+}
+
+static void
+close_(struct out *o)
+{
+    if (o->depth == 0)
+        return;
+    o->depth--;
+    if (o->w)
+        jsonw_raw(o->w, o->array[o->depth] ? "]" : "}");
 }
 
 static void
@@ -63,170 +206,166 @@ parse_iso_time(const char *s, int64_t *out)
     return 0;
 }
 
-static json_t *
-ke_json(const struct probe_result *r, bool full, bool *ok)
+static void
+ke_out(struct out *o, const struct probe_result *r, bool full)
 {
     const struct ke_result *k = &r->ke;
-    json_t *o = json_object();
 
-    if (!o) {
-        *ok = false;
-        return NULL;
-    }
-    put(o, "status", json_string(result_ke_status_str(k->status)), ok);
-    put_str(o, "detail", k->detail, ok);
+    open_(o, "ke", false);
+    put_str(o, "status", result_ke_status_str(k->status));
+    put_text(o, "detail", k->detail);
     if (full) {
-        put_real(o, "duration", k->duration, ok);
+        put_real(o, "duration", k->duration);
         if (k->connect_time >= 0)
-            put_real(o, "connect_time", k->connect_time, ok);
+            put_real(o, "connect_time", k->connect_time);
         if (k->handshake_time >= 0)
-            put_real(o, "handshake_time", k->handshake_time, ok);
+            put_real(o, "handshake_time", k->handshake_time);
     }
     if (k->tls_version[0]) {
-        json_t *tls = json_object();
         char when[32];
 
-        if (tls) {
-            put_str(tls, "version", k->tls_version, ok);
-            put_str(tls, "cipher", k->cipher, ok);
-            put_str(tls, "alpn", k->alpn, ok);
-            put_str(tls, "subject", k->subject, ok);
-            put_str(tls, "issuer", k->issuer, ok);
-            if (k->not_after) {
-                iso_time(k->not_after, when, sizeof(when));
-                put_str(tls, "not_after", when, ok);
-                /* Days left at the probe, as the CLI counts them. */
-                if (full)
-                    put(tls, "days_left",
-                        json_integer((k->not_after - r->start_time) / 86400), ok);
-            }
+        open_(o, "tls", false);
+        put_text(o, "version", k->tls_version);
+        put_text(o, "cipher", k->cipher);
+        put_text(o, "alpn", k->alpn);
+        put_text(o, "subject", k->subject);
+        put_text(o, "issuer", k->issuer);
+        if (k->not_after) {
+            iso_time(k->not_after, when, sizeof(when));
+            put_text(o, "not_after", when);
+            /* Days left at the probe, as the CLI counts them. */
+            if (full)
+                put_int(o, "days_left", (k->not_after - r->start_time) / 86400);
         }
-        put(o, "tls", tls, ok);
+        close_(o);
     }
     if (k->next_protocol >= 0)
-        put(o, "next_protocol", json_integer(k->next_protocol), ok);
+        put_int(o, "next_protocol", k->next_protocol);
     if (k->aead >= 0)
-        put(o, "aead", json_integer(k->aead), ok);
+        put_int(o, "aead", k->aead);
     if (k->status == KE_OK || k->cookies > 0) {
-        put(o, "cookies", json_integer(k->cookies), ok);
+        put_int(o, "cookies", k->cookies);
         if (k->cookies > 0)
-            put(o, "cookie_size", json_integer(k->cookie_size), ok);
+            put_int(o, "cookie_size", k->cookie_size);
     }
     if (k->status == KE_OK) {
-        put_str(o, "ntp_server", k->ntp_server, ok);
-        put(o, "ntp_port", json_integer(k->ntp_port), ok);
+        put_text(o, "ntp_server", k->ntp_server);
+        put_int(o, "ntp_port", k->ntp_port);
     }
     if (k->compliant_gcm_siv)
-        put(o, "compliant_gcm_siv", json_true(), ok);
+        put_true(o, "compliant_gcm_siv");
     if (k->n_supported_aeads >= 0) {
-        json_t *a = json_array();
-
-        for (int i = 0; a && i < k->n_supported_aeads && i < RESULT_MAX_SUPPORTED; i++) {
-            json_t *pair = json_pack("[ii]", (json_int_t)k->supported_aeads[i].id,
-                                     (json_int_t)k->supported_aeads[i].key_length);
-            if (!pair || json_array_append_new(a, pair) != 0)
-                *ok = false;
+        open_(o, "supported_aeads", true);
+        for (int i = 0; i < k->n_supported_aeads && i < RESULT_MAX_SUPPORTED; i++) {
+            open_(o, NULL, true);
+            put_int(o, NULL, k->supported_aeads[i].id);
+            put_int(o, NULL, k->supported_aeads[i].key_length);
+            close_(o);
         }
-        put(o, "supported_aeads", a, ok);
+        close_(o);
     }
     if (k->n_supported_protocols >= 0) {
-        json_t *a = json_array();
-
-        for (int i = 0; a && i < k->n_supported_protocols && i < RESULT_MAX_SUPPORTED;
-             i++)
-            if (json_array_append_new(a, json_integer(k->supported_protocols[i])) != 0)
-                *ok = false;
-        put(o, "supported_protocols", a, ok);
+        open_(o, "supported_protocols", true);
+        for (int i = 0; i < k->n_supported_protocols && i < RESULT_MAX_SUPPORTED; i++)
+            put_int(o, NULL, k->supported_protocols[i]);
+        close_(o);
     }
-    return o;
+    close_(o);
 }
 
-static json_t *
-ntp_json(const struct ntp_result *x, bool full, bool *ok)
+static void
+ntp_out(struct out *o, const struct ntp_result *x, bool full)
 {
-    json_t *o = json_object();
-    bool measured = x->status == NTP_OK;
     char refid[9];
 
-    if (!o) {
-        *ok = false;
-        return NULL;
-    }
-    put(o, "status", json_string(result_ntp_status_str(x->status)), ok);
-    put_str(o, "detail", x->detail, ok);
-    put_str(o, "address", x->address, ok);
+    open_(o, NULL, false);
+    put_str(o, "status", result_ntp_status_str(x->status));
+    put_text(o, "detail", x->detail);
+    put_text(o, "address", x->address);
     if (x->port)
-        put(o, "port", json_integer(x->port), ok);
-    if (measured) {
+        put_int(o, "port", x->port);
+    if (x->status == NTP_OK) {
         if (full) {
-            put_real(o, "offset", x->offset, ok);
-            put_real(o, "delay", x->delay, ok);
+            put_real(o, "offset", x->offset);
+            put_real(o, "delay", x->delay);
         }
-        put(o, "stratum", json_integer(x->stratum), ok);
+        put_int(o, "stratum", x->stratum);
         /* An unknown leap (-1: a remote monitor may leave it out) is left
            out too, and reads back unknown. */
         if (x->leap >= 0)
-            put(o, "leap", json_integer(x->leap), ok);
+            put_int(o, "leap", x->leap);
         snprintf(refid, sizeof(refid), "%08X", (unsigned)x->refid);
-        put(o, "refid", json_string(refid), ok);
-        put(o, "precision", json_integer(x->precision), ok);
+        put_str(o, "refid", refid);
+        put_int(o, "precision", x->precision);
         if (full) {
-            put_real(o, "root_delay", x->root_delay, ok);
-            put_real(o, "root_dispersion", x->root_dispersion, ok);
+            put_real(o, "root_delay", x->root_delay);
+            put_real(o, "root_dispersion", x->root_dispersion);
         }
     }
-    put_str(o, "kiss", x->kiss, ok);
-    put(o, "cookies_requested", json_integer(x->cookies_requested), ok);
-    put(o, "cookies_received", json_integer(x->cookies_received), ok);
-    return o;
+    put_text(o, "kiss", x->kiss);
+    put_int(o, "cookies_requested", x->cookies_requested);
+    put_int(o, "cookies_received", x->cookies_received);
+    close_(o);
 }
 
 /* full: every field; else without the per-probe numbers (see samples.c). */
-static json_t *
-build(const struct probe_result *r, bool full)
+static void
+build(struct out *o, const struct probe_result *r, bool full)
 {
-    json_t *o = json_object(), *ntp = json_array();
-    bool ok = o && ntp;
+    int n = r->n_ntp < RESULT_NTP_EXCHANGES ? r->n_ntp : RESULT_NTP_EXCHANGES;
 
-    if (!ok)
-        goto fail;
-    put(o, "kind", json_string(result_kind_str(r->kind)), &ok);
+    open_(o, NULL, false);
+    put_str(o, "kind", result_kind_str(r->kind));
     if (r->family == 4 || r->family == 6)
-        put(o, "family", json_string(r->family == 4 ? "v4" : "v6"), &ok);
-    put_str(o, "address", r->address, &ok);
+        put_str(o, "family", r->family == 4 ? "v4" : "v6");
+    put_text(o, "address", r->address);
     if (full)
-        put(o, "start_time", json_integer(r->start_time), &ok);
-    put(o, "reason", json_string(result_probe_reason_str(r->reason)), &ok);
+        put_int(o, "start_time", r->start_time);
+    put_str(o, "reason", result_probe_reason_str(r->reason));
     if (full)
-        put_real(o, "step", r->step, &ok);
-    put(o, "ke", ke_json(r, full, &ok), &ok);
-    for (int i = 0; i < r->n_ntp && i < RESULT_NTP_EXCHANGES; i++)
-        if (json_array_append_new(ntp, ntp_json(&r->ntp[i], full, &ok)) != 0)
-            ok = false;
-    if (json_array_size(ntp) > 0) {
-        put(o, "ntp", ntp, &ok);
-        ntp = NULL;
+        put_real(o, "step", r->step);
+    ke_out(o, r, full);
+    if (n > 0) {
+        open_(o, "ntp", true);
+        for (int i = 0; i < n; i++)
+            ntp_out(o, &r->ntp[i], full);
+        close_(o);
     }
-    if (!ok)
-        goto fail;
-    json_decref(ntp);
-    return o;
-fail:
-    json_decref(ntp);
-    json_decref(o);
-    return NULL;
+    close_(o);
+}
+
+static json_t *
+build_tree(const struct probe_result *r, bool full)
+{
+    struct out o = {.ok = true};
+
+    build(&o, r, full);
+    if (!o.ok) {
+        json_decref(o.root);
+        return NULL;
+    }
+    return o.root;
 }
 
 json_t *
 db_result_to_json(const struct probe_result *r)
 {
-    return build(r, true);
+    return build_tree(r, true);
+}
+
+int
+db_result_write(struct jsonw *w, const struct probe_result *r)
+{
+    struct out o = {.w = w, .ok = true};
+
+    build(&o, r, true);
+    return o.ok && !w->failed ? 0 : -1;
 }
 
 char *
 db_result_detail_text(const struct probe_result *r)
 {
-    json_t *j = build(r, false);
+    json_t *j = build_tree(r, false);
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 
     json_decref(j);

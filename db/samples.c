@@ -584,12 +584,36 @@ db_last_failure(struct db *db, int64_t source, enum score_kind kind, int64_t sin
     return n > 0;
 }
 
-json_t *
-db_sample_json(struct db *db, int64_t id)
+/* The detail row's parse (db_result_from_json) into *r, from the cache when
+   it holds that row; 0 or -1. */
+static int
+detail_parse(sqlite3_stmt *s, struct db_detail_cache *cache, struct probe_result *r)
+{
+    int64_t detail = sqlite3_column_int64(s, 19);
+    json_t *j;
+    int rc;
+
+    for (int i = 0; cache && detail > 0 && i < DB_DETAIL_CACHE; i++)
+        if (cache->id[i] == detail) {
+            *r = cache->r[i];
+            return 0;
+        }
+    j = json_loads((const char *)sqlite3_column_text(s, 18), 0, NULL);
+    rc = j ? db_result_from_json(j, r) : -1;
+    json_decref(j);
+    if (rc == 0 && cache && detail > 0) {
+        cache->id[cache->next] = detail;
+        cache->r[cache->next] = *r;
+        cache->next = (cache->next + 1) % DB_DETAIL_CACHE;
+    }
+    return rc;
+}
+
+int
+db_sample_result(struct db *db, int64_t id, struct db_detail_cache *cache,
+                 struct probe_result *r)
 {
     sqlite3_stmt *s = db_stmt(db, ST_SAMPLE_GET);
-    struct probe_result r;
-    json_t *detail, *j = NULL;
     int rc;
 
     sqlite3_bind_int64(s, 1, id);
@@ -598,29 +622,34 @@ db_sample_json(struct db *db, int64_t id)
         if (rc != SQLITE_DONE)
             db_log_error(db, "sample get");
         db_stmt_done(db, s);
-        return NULL;
+        return -1;
     }
-    detail = json_loads((const char *)sqlite3_column_text(s, 18), 0, NULL);
-    if (!detail || db_result_from_json(detail, &r) < 0) {
+    if (detail_parse(s, cache, r) < 0) {
         log_err("db: sample %lld: bad stored detail", (long long)id);
-        goto done;
+        db_stmt_done(db, s);
+        return -1;
     }
-    r.start_time = sqlite3_column_int64(s, 1);
-    r.step = db_column_real(s, 17);
-    r.ke.duration = column_us(s, 14, 0);
-    r.ke.connect_time = column_us(s, 15, -1);
-    r.ke.handshake_time = column_us(s, 16, -1);
-    for (int i = 0; i < r.n_ntp && i < RESULT_NTP_EXCHANGES; i++) {
-        r.ntp[i].offset = db_column_real(s, 6 + 2 * i);
-        r.ntp[i].delay = db_column_real(s, 7 + 2 * i);
-        r.ntp[i].root_delay = column_short(s, 10 + 2 * i);
-        r.ntp[i].root_dispersion = column_short(s, 11 + 2 * i);
+    r->start_time = sqlite3_column_int64(s, 1);
+    r->step = db_column_real(s, 17);
+    r->ke.duration = column_us(s, 14, 0);
+    r->ke.connect_time = column_us(s, 15, -1);
+    r->ke.handshake_time = column_us(s, 16, -1);
+    for (int i = 0; i < r->n_ntp && i < RESULT_NTP_EXCHANGES; i++) {
+        r->ntp[i].offset = db_column_real(s, 6 + 2 * i);
+        r->ntp[i].delay = db_column_real(s, 7 + 2 * i);
+        r->ntp[i].root_delay = column_short(s, 10 + 2 * i);
+        r->ntp[i].root_dispersion = column_short(s, 11 + 2 * i);
     }
-    j = db_result_to_json(&r);
-done:
-    json_decref(detail);
     db_stmt_done(db, s);
-    return j;
+    return 0;
+}
+
+json_t *
+db_sample_json(struct db *db, int64_t id)
+{
+    struct probe_result r;
+
+    return db_sample_result(db, id, NULL, &r) == 0 ? db_result_to_json(&r) : NULL;
 }
 
 int64_t

@@ -412,7 +412,7 @@ const char *const db_stmt_sql[ST_COUNT] = {
         "SELECT s.kind, s.time, s.address, s.aead, s.reason, s.ke_status, "
         "s.offset1, s.delay1, s.offset2, s.delay2, s.rdelay1, s.rdisp1, "
         "s.rdelay2, s.rdisp2, s.ke_us, s.connect_us, s.handshake_us, s.step, "
-        "d.json FROM samples s JOIN sample_details d ON d.id = s.detail "
+        "d.json, s.detail FROM samples s JOIN sample_details d ON d.id = s.detail "
         "WHERE s.id = ?1",
     /* Backwards along samples_key from the newest sample of the source: a
        healthy source is read back to its first failure or to ?3. */

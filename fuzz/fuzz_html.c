@@ -12,23 +12,10 @@
 
 #include <event2/buffer.h>
 
+#include "tests/unit/evtext.h"
 #include "web/html.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* b's contents as a NUL-terminated string (malloc'd), b emptied. */
-static char *
-html_take(struct evbuffer *b)
-{
-    size_t n = evbuffer_get_length(b);
-    char *s = malloc(n + 1);
-
-    if (!s)
-        abort();
-    evbuffer_remove(b, s, n);
-    s[n] = '\0';
-    return s;
-}
 
 static size_t
 html_count(const char *s, char c)
@@ -112,7 +99,7 @@ html_markup(struct evbuffer *b, const char *s)
         html_field(b, "text", "name", s, s, s, 12) != 0 || html_notice(b, "error", s) != 0 ||
         html_form_begin(b, "/account", s, s) != 0 || html_form_end(b, s) != 0)
         __builtin_trap();
-    return html_take(b);
+    return evtext_take(b);
 }
 
 int
@@ -133,7 +120,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (html_text(b, s) != 0)
         __builtin_trap();
-    text = html_take(b);
+    text = evtext_take(b);
     html_unescape_check(text, s);
     need = html_escape(NULL, 0, s);
     if (need != strlen(text))
@@ -153,7 +140,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (html_url(b, s) != 0)
         __builtin_trap();
-    url = html_take(b);
+    url = evtext_take(b);
     html_url_check(url, s);
 
     with = html_markup(b, s);
@@ -166,7 +153,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* A conversion html_printf does not know appends nothing more. */
     if (html_printf(b, "<i>%x</i>", s) != -1)
         __builtin_trap();
-    free(html_take(b));
+    free(evtext_take(b));
 
     free(with);
     free(without);

@@ -6,7 +6,8 @@
  * plain ASCII, and equals jansson's own JSON_ENSURE_ASCII dump; the integer
  * reads back exactly; a finite real reads back within half a unit of the
  * last decimal (plus an ulp), exactly on the %.17g path, never as "-0", and
- * a non-finite one is null. */
+ * a non-finite one is null; jsonw_real writes what jansson's dump of the
+ * real writes. */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,26 +17,18 @@
 #include <event2/buffer.h>
 #include <jansson.h>
 
+#include "tests/unit/evtext.h"
 #include "util/util.h"
 #include "web/jsonw.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* What w wrote, flushed, w->b emptied. */
 static char *
-jsonw_take(struct jsonw *w)
+jsonw_text(struct jsonw *w)
 {
-    struct evbuffer *b = w->b;
-    size_t n;
-
     jsonw_flush(w);
-    n = evbuffer_get_length(b);
-    char *s = malloc(n + 1);
-
-    if (!s)
-        abort();
-    evbuffer_remove(b, s, n);
-    s[n] = '\0';
-    return s;
+    return evtext_take(w->b);
 }
 
 /* The input with every byte outside a valid UTF-8 sequence as U+FFFD,
@@ -74,7 +67,7 @@ jsonw_check_str(struct jsonw *w, const char *s)
     json_t *j, *js;
 
     jsonw_str(w, s);
-    text = jsonw_take(w);
+    text = jsonw_text(w);
     for (const char *p = text; *p; p++)
         if ((unsigned char)*p >= 0x80 || (unsigned char)*p < 0x20)
             __builtin_trap();
@@ -97,7 +90,7 @@ jsonw_check_str(struct jsonw *w, const char *s)
 static void
 jsonw_check_num(struct jsonw *w, double v, int64_t i, int decimals)
 {
-    char buf[JSONW_NUM_MAX], *text;
+    char buf[JSONW_NUM_MAX], *text, *dump;
     size_t n = jsonw_format_fixed(buf, v, decimals);
     json_error_t e;
     json_t *j;
@@ -105,7 +98,7 @@ jsonw_check_num(struct jsonw *w, double v, int64_t i, int decimals)
     if (n != strlen(buf) || n >= JSONW_NUM_MAX)
         __builtin_trap();
     jsonw_fixed(w, v, decimals);
-    text = jsonw_take(w);
+    text = jsonw_text(w);
     if (strcmp(text, buf) != 0)
         __builtin_trap();
     j = json_loads(text, JSON_DECODE_ANY, &e);
@@ -128,8 +121,19 @@ jsonw_check_num(struct jsonw *w, double v, int64_t i, int decimals)
     json_decref(j);
     free(text);
 
+    /* jsonw_real: jansson's own dump of the real, byte for byte. */
+    jsonw_real(w, v);
+    text = jsonw_text(w);
+    j = json_real(v);
+    dump = j ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    if (strcmp(text, dump ? dump : isfinite(v) ? "(no dump)" : "null") != 0)
+        __builtin_trap();
+    free(dump);
+    json_decref(j);
+    free(text);
+
     jsonw_int(w, i);
-    text = jsonw_take(w);
+    text = jsonw_text(w);
     j = json_loads(text, JSON_DECODE_ANY, &e);
     if (!json_is_integer(j) || json_integer_value(j) != i)
         __builtin_trap();

@@ -27,19 +27,7 @@ mkdir -p "$tmp/var"
 printf '127.0.0.1 localhost\n' >"$tmp/hosts"
 new_port
 URL=http://127.0.0.1:$PORT
-cat >"$tmp/ntspoold.conf" <<EOF
-[http]
-listen = 127.0.0.1:$PORT
-rate_limit = 0
-[store]
-database = $tmp/var/ntspool.db
-secret_file = $tmp/var/secret
-[monitor]
-builtin = no
-clock_check = no
-[log]
-level = warn
-EOF
+write_conf "$PORT" monitor.builtin=no
 echo "machine: $(nproc) cores, $(uname -sr); $SOURCES sources with tokens"
 
 # fetch_times PATH KEY: N sequential fetches; prints "median_ms max_ms bytes"

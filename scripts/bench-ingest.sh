@@ -54,19 +54,7 @@ DB=$tmp/var/ntspool.db
 new_port
 HPORT=$PORT
 URL=http://127.0.0.1:$HPORT
-cat >"$tmp/ntspoold.conf" <<EOF
-[http]
-listen = 127.0.0.1:$HPORT
-rate_limit = 0
-[store]
-database = $DB
-secret_file = $tmp/var/secret
-[monitor]
-builtin = no
-clock_check = no
-[log]
-level = warn
-EOF
+write_conf "$HPORT" monitor.builtin=no
 : >"$tmp/keys"
 for i in $(seq 1 "$AGENTS"); do
     "$top/bin/ntspoold" -c "$tmp/ntspoold.conf" monitor-add "ingest-$i" >>"$tmp/keys" \

@@ -1,4 +1,4 @@
-# Shared helpers of scripts/bench-monitor.sh and scripts/bench-api.sh
+# Shared helpers of the benchmarks scripts/bench-*.sh and scripts/soak.sh
 # (sourced, not run).  Loopback only, ports 20000-39999 only (never the test
 # bed's); every process started is recorded and stopped by its pid on exit;
 # the temporary directory is removed.
@@ -69,6 +69,46 @@ PY
 new_port() { # sets PORT
     PORT=$(pick_port) || die "no free port in $BENCH_PORT_MIN-$BENCH_PORT_MAX"
     USED_PORTS="$USED_PORTS $PORT"
+}
+
+# write_conf PORT [SECTION.KEY=VALUE]...: $tmp/ntspoold.conf, an ntspoold on
+# 127.0.0.1:PORT without rate limit, its database $tmp/var/ntspool.db and
+# secret file $tmp/var/secret, no clock check, logging warnings; each
+# argument adds KEY = VALUE to SECTION (http, store, monitor or log), e.g.
+# monitor.builtin=no store.retention_days=1 (a key comes once: not one of
+# those above).
+write_conf() {
+    wc_port=$1
+    shift
+    for wc_arg in "$@"; do
+        case $wc_arg in
+        http.?*=* | store.?*=* | monitor.?*=* | log.?*=*) ;;
+        *) die "write_conf: not SECTION.KEY=VALUE: $wc_arg" ;;
+        esac
+    done
+    {
+        printf '[http]\nlisten = 127.0.0.1:%s\nrate_limit = 0\n' "$wc_port"
+        conf_keys http "$@"
+        printf '[store]\ndatabase = %s\nsecret_file = %s\n' "$tmp/var/ntspool.db" "$tmp/var/secret"
+        conf_keys store "$@"
+        printf '[monitor]\nclock_check = no\n'
+        conf_keys monitor "$@"
+        printf '[log]\nlevel = warn\n'
+        conf_keys log "$@"
+    } >"$tmp/ntspoold.conf"
+}
+# conf_keys SECTION ARG...: the "KEY = VALUE" lines of the SECTION.KEY=VALUE
+# arguments.
+conf_keys() {
+    ck_sec=$1
+    shift
+    for ck_arg in "$@"; do
+        case $ck_arg in
+        "$ck_sec".?*=*)
+            ck_arg=${ck_arg#"$ck_sec".}
+            printf '%s = %s\n' "${ck_arg%%=*}" "${ck_arg#*=}" ;;
+        esac
+    done
 }
 
 # make_pki: $tmp/pki/{ca.crt,server.crt,server.key}; the leaf is valid for

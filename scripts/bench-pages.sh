@@ -16,77 +16,29 @@
 #                                runs the pages against each of these ntspoold
 #                                builds in turn on the same database, for
 #                                before/after figures in one run; PERF=FILE)
-# Loopback only: a free port in BENCH_PORT_MIN..BENCH_PORT_MAX when both are
-# set, else one at 40000 or above; about a minute per build.
-set -eu
-top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
+# Loopback only, ports 20000-29999 (BENCH_PORT_MIN/MAX narrow them); about a
+# minute per build.
+. "$(dirname "$0")/bench-lib.sh"
 SOURCES=${SOURCES:-100}
 ROUNDS=${ROUNDS:-717}
 N=${N:-300}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ntspool-bench-pages.XXXXXX")
-DPID=""
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-    [ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-die() { echo "bench-pages: $*" >&2; exit 1; }
-for tool in curl python3; do
-    command -v "$tool" >/dev/null 2>&1 || die "$tool not installed"
-done
 
-make -s -j2 all bench-progs >/dev/null || die "build failed"
-PORT=$(python3 - "${BENCH_PORT_MIN:-}" "${BENCH_PORT_MAX:-}" <<'PY'
-import random, socket, sys
-lo, hi = sys.argv[1], sys.argv[2]
-for _ in range(500):
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", random.randint(int(lo), int(hi)) if lo and hi else 0))
-    except OSError:
-        continue
-    finally:
-        p = s.getsockname()[1]
-        s.close()
-    if lo and hi or p >= 40000:
-        print(p)
-        break
-PY
-)
-[ -n "$PORT" ] || die "no free port"
+bench_build
+new_port
 URL=http://127.0.0.1:$PORT
 mkdir -p "$tmp/var"
 t0=$(date +%s)
-TOKEN=$(build/tools/bench_fill -d "$tmp/var/ntspool.db" -n "$SOURCES" -p 4460 -r "$ROUNDS" \
+TOKEN=$("$BUILD/tools/bench_fill" -d "$tmp/var/ntspool.db" -n "$SOURCES" -p 4460 -r "$ROUNDS" \
     2>"$tmp/fill.log") || { cat "$tmp/fill.log"; die "cannot fill the database"; }
 echo "setup: $SOURCES sources of one user, $ROUNDS rounds x 4 kinds of samples" \
     "($(tail -n 1 "$tmp/fill.log" | cut -d' ' -f2) stored in $(($(date +%s) - t0)) s)," \
     "database $(du -m "$tmp/var/ntspool.db" | cut -f1) MB"
-cat >"$tmp/ntspoold.conf" <<EOC
-[http]
-listen = 127.0.0.1:$PORT
-rate_limit = 0
-[store]
-database = $tmp/var/ntspool.db
-secret_file = $tmp/var/secret
-[monitor]
-builtin = no
-allow_private = yes
-[log]
-level = warn
-EOC
-start_server() { # BIN
-    "$1" -c "$tmp/ntspoold.conf" 2>"$tmp/ntspoold.log" &
-    DPID=$!
-    i=0
-    until curl -s -o /dev/null "$URL/healthz"; do
-        i=$((i + 1))
-        [ $i -lt 100 ] && kill -0 "$DPID" 2>/dev/null || { cat "$tmp/ntspoold.log"; die "no start"; }
-        sleep 0.1
-    done
+write_conf "$PORT" monitor.builtin=no monitor.allow_private=yes
+printf '127.0.0.1 localhost\n' >"$tmp/hosts"
+# start_server BIN: start_ntspoold with BIN
+start_server() {
+    NTSPOOLD_BIN=$1
+    start_ntspoold "$tmp/ntspoold.conf" "$tmp/hosts" "$URL"
 }
 BINS=${BINS:-$top/bin/ntspoold}
 start_server "${BINS%% *}"
@@ -107,8 +59,7 @@ curl -s -b "$JAR" "$URL/api/v1/time-sources" | python3 -c \
     'import json,sys; print(" ".join(str(s["id"]) for s in json.load(sys.stdin)["time_sources"]))' \
     >"$tmp/ids"
 SRC=$(cut -d' ' -f1 "$tmp/ids")
-kill "$DPID" && wait "$DPID" 2>/dev/null || true
-DPID=""
+stop_pid "$DPID"
 
 # measure NAME PATH...: N requests on one connection, the paths in turn;
 # prints the figures and, for a page, whether its mean meets the target.
@@ -164,6 +115,6 @@ for bin in $BINS; do
         wait "$ppid"
     fi
     grep -E "ERROR|error" "$tmp/ntspoold.log" | head -n 5 || true
-    kill "$DPID" && wait "$DPID" 2>/dev/null || true
-    DPID=""
+    : >"$tmp/ntspoold.log"
+    stop_pid "$DPID"
 done

@@ -74,29 +74,12 @@ tail -n 1 "$tmp/fill.log"
 new_port
 HPORT=$PORT
 URL=http://127.0.0.1:$HPORT
-# write_conf BUILTIN RETENTION_DAYS
-write_conf() {
-    cat >"$tmp/ntspoold.conf" <<EOF
-[http]
-listen = 127.0.0.1:$HPORT
-rate_limit = 0
-[store]
-database = $DB
-secret_file = $tmp/var/secret
-retention_days = $2
-[monitor]
-builtin = $1
-interval = $INTERVAL
-ke_timeout = 10
-ntp_timeout = 1
-ca_file = $CA
-allow_private = yes
-clock_check = no
-[log]
-level = warn
-EOF
+# soak_conf BUILTIN RETENTION_DAYS
+soak_conf() {
+    write_conf "$HPORT" "store.retention_days=$2" "monitor.builtin=$1" "monitor.interval=$INTERVAL" \
+        monitor.ke_timeout=10 monitor.ntp_timeout=1 "monitor.ca_file=$CA" monitor.allow_private=yes
 }
-write_conf yes 15
+soak_conf yes 15
 D=${SOAK_BIN:-$top/bin}/ntspoold
 for n in 1 2 3; do
     "$D" -c "$tmp/ntspoold.conf" monitor-add "soak-$n" >"$tmp/key$n" 2>>"$tmp/admin.log" ||
@@ -328,7 +311,7 @@ grep -v '^old=' "$tmp/db1"
 [ "$(sqlite3 "$DB" 'PRAGMA integrity_check')" = ok ] || failed "integrity_check after the run"
 
 echo "== retention: restart with retention_days = 1, no monitor"
-write_conf no 1
+soak_conf no 1
 t0=$(date +%s)
 : >"$tmp/ntspoold.log"
 start_ntspoold "$tmp/ntspoold.conf" "$tmp/hosts" "$URL"

@@ -79,16 +79,8 @@ vg_stop() {
     esac
 }
 
-PORT=$(free_port)
-URL=http://127.0.0.1:$PORT
 DB=$tmp/var/ntspool.db
-CONF=$tmp/ntspoold.conf
-cat >"$CONF" <<EOF
-[http]
-listen = 127.0.0.1:$PORT
-[store]
-database = $DB
-secret_file = $tmp/var/secret
+ntspoold_conf <<EOF
 [monitor]
 interval = 4
 ke_timeout = 10
@@ -120,7 +112,7 @@ ADMIN=ops@example.org
 TOKEN=$("$D" -c "$CONF" user-add "$ADMIN" 2>/dev/null)
 MKEY=$("$D" -c "$CONF" monitor-add remote-vg 2>/dev/null)
 [ -n "$TOKEN" ] && [ -n "$MKEY" ] && ok "user-add, monitor-add" || bad "user-add/monitor-add failed"
-printf '%s\n' "$MKEY" >"$tmp/mkey"
+printf '%s\n' "$MKEY" >"$tmp/key1"
 
 echo "== a test bed source through the API, probed by the built-in monitor"
 api add POST /api/v1/time-sources "{\"host\": \"localhost\", \"port\": $TB_SYNC_KE}"
@@ -134,18 +126,8 @@ else
 fi
 
 echo "== a remote ntspool-monitor under valgrind submits"
-cat >"$tmp/m.conf" <<EOF
-[monitor]
-url = $URL
-key_file = $tmp/mkey
-probe_ca_file = $TB_CA
-spool = $tmp/spool
-allow_private = yes
-clock_check = no
-[log]
-level = info
-EOF
-vg_start a "$tmp/m.conf" "$M"
+agent_conf 1 info
+vg_start a "$tmp/m1.conf" "$M"
 APID=$VPID
 q="SELECT count(*) FROM samples s JOIN monitors m ON m.id = s.monitor WHERE m.name = 'remote-vg'"
 end=$(($(date +%s) + 120))

@@ -12,11 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 
 #include "util/log.h"
 #include "util/util.h"
+#include "web/jsonw.h"
 #include "web/web_int.h"
 
 static json_t *
@@ -190,6 +192,84 @@ api_sources(struct web_req *r)
 
 /* ---- one source --------------------------------------------------------------- */
 
+/* A string json_pack's "s" takes (json_string: not NULL, valid UTF-8). */
+static bool
+packable(const char *s)
+{
+    return s && util_utf8_valid(s, strlen(s), false);
+}
+
+/* The samples reply, written straight into the body (web/jsonw.h): the
+   jansson tree of a page of full results cost ~40x a page of scores.  Each
+   row's "probe" is its stored result (db_sample_result, the shared part of
+   a page parsed once per detail row) written by db_result_write into a
+   buffer of its own, and left out when it fails, as db_sample_json's NULL
+   left it out.  The text is what json_dumps(JSON_COMPACT |
+   JSON_ENSURE_ASCII) wrote of the tree before, byte for byte. */
+static void
+reply_samples(struct web_req *r, const struct db_sample_row *rows, size_t n)
+{
+    struct evbuffer *b = evbuffer_new(), *pb = evbuffer_new();
+    struct db_detail_cache *cache = calloc(1, sizeof(*cache));
+    struct probe_result *res = malloc(sizeof(*res));
+    struct jsonw w = {.b = b};
+    bool ok = b && pb && cache && res;
+
+    jsonw_raw(&w, "{\"samples\":[");
+    for (size_t i = 0; ok && i < n; i++) {
+        const struct db_sample_row *s = &rows[i];
+        const char *mon = monsel_name(r->w, s->monitor, r->now);
+        struct jsonw pw = {.b = pb};
+
+        if (!packable(score_kind_str(s->kind)) || !packable(mon) || !packable(s->address) ||
+            !packable(result_probe_reason_str(s->reason))) {
+            ok = false;
+            break;
+        }
+        jsonw_raw(&w, i ? ",{\"time\":" : "{\"time\":");
+        jsonw_int(&w, s->time);
+        jsonw_raw(&w, ",\"kind\":");
+        jsonw_str(&w, score_kind_str(s->kind));
+        jsonw_raw(&w, ",\"monitor\":");
+        jsonw_str(&w, mon);
+        jsonw_raw(&w, ",\"monitor_id\":");
+        jsonw_int(&w, s->monitor);
+        jsonw_raw(&w, ",\"address\":");
+        jsonw_str(&w, s->address);
+        jsonw_raw(&w, ",\"reason\":");
+        jsonw_str(&w, result_probe_reason_str(s->reason));
+        jsonw_raw(&w, ",\"step\":");
+        jsonw_real(&w, s->step);
+        jsonw_raw(&w, ",\"score\":");
+        jsonw_real(&w, s->score);
+        if (db_sample_result(r->w->p.db, s->id, cache, res) == 0) {
+            int rc = db_result_write(&pw, res);
+
+            jsonw_flush(&pw);
+            if (rc == 0 && !pw.failed) {
+                jsonw_raw(&w, ",\"probe\":");
+                jsonw_flush(&w);
+                if (evbuffer_add_buffer(b, pb) != 0)
+                    w.failed = true;
+            }
+            evbuffer_drain(pb, evbuffer_get_length(pb));
+        }
+        jsonw_raw(&w, "}");
+    }
+    jsonw_raw(&w, "]}\n");
+    jsonw_flush(&w);
+    if (ok && !w.failed)
+        web_reply(r, 200, "application/json", b);
+    else
+        web_reply_error(r, 500, "internal", "out of memory");
+    if (b)
+        evbuffer_free(b);
+    if (pb)
+        evbuffer_free(pb);
+    free(cache);
+    free(res);
+}
+
 static void
 samples_or_scores(struct web_req *r, int64_t id, bool scores)
 {
@@ -206,31 +286,26 @@ samples_or_scores(struct web_req *r, int64_t id, bool scores)
         web_reply_error(r, 500, "internal", "database error");
         return;
     }
+    if (!scores) {
+        reply_samples(r, rows, n);
+        free(rows);
+        return;
+    }
     arr = json_array();
     for (size_t i = 0; arr && i < n; i++) {
         const struct db_sample_row *s = &rows[i];
-        json_t *o;
+        json_t *o = json_pack("{s:I,s:s,s:s,s:o,s:o}", "time", (json_int_t)s->time, "kind",
+                              score_kind_str(s->kind), "monitor",
+                              monsel_name(r->w, s->monitor, r->now), "score",
+                              real_or_null(s->score), "step", real_or_null(s->step));
 
-        if (scores)
-            o = json_pack("{s:I,s:s,s:s,s:o,s:o}", "time", (json_int_t)s->time, "kind",
-                          score_kind_str(s->kind), "monitor", monsel_name(r->w, s->monitor, r->now),
-                          "score", real_or_null(s->score), "step", real_or_null(s->step));
-        else
-            o = json_pack("{s:I,s:s,s:s,s:I,s:s,s:s,s:o,s:o,s:o*}", "time",
-                          (json_int_t)s->time, "kind", score_kind_str(s->kind), "monitor",
-                          monsel_name(r->w, s->monitor, r->now), "monitor_id", (json_int_t)s->monitor,
-                          "address", s->address, "reason",
-                          result_probe_reason_str(s->reason), "step", real_or_null(s->step),
-                          "score", real_or_null(s->score), "probe",
-                          db_sample_json(r->w->p.db, s->id));
         if (!o || json_array_append_new(arr, o) != 0) {
             json_decref(arr);
             arr = NULL;
         }
     }
     free(rows);
-    web_reply_json(r, 200, arr ? json_pack("{s:o}", scores ? "scores" : "samples", arr)
-                               : NULL);
+    web_reply_json(r, 200, arr ? json_pack("{s:o}", "scores", arr) : NULL);
 }
 
 void

@@ -158,6 +158,43 @@ jsonw_format_fixed(char buf[JSONW_NUM_MAX], double v, int decimals)
 }
 
 void
+jsonw_real(struct jsonw *w, double v)
+{
+    char buf[JSONW_NUM_MAX], *e;
+    int n;
+
+    if (!isfinite(v)) {
+        jsonw_raw(w, "null");
+        return;
+    }
+    n = snprintf(buf, sizeof(buf) - 2, "%.17g", v);
+    if (n <= 0 || (size_t)n >= sizeof(buf) - 2) {
+        w->failed = true;
+        return;
+    }
+    for (char *c = buf; *c; c++) /* a locale's decimal comma, as jansson's from_locale */
+        if (*c == ',')
+            *c = '.';
+    e = strchr(buf, 'e');
+    if (!e && !strchr(buf, '.')) {
+        memcpy(buf + n, ".0", 3);
+        n += 2;
+    } else if (e) {
+        char *from = e + 1, *to = e + 1;
+
+        if (*from == '+')
+            from++;
+        else if (*from == '-')
+            from = ++to;
+        while (*from == '0' && from[1])
+            from++;
+        memmove(to, from, strlen(from) + 1);
+        n = (int)strlen(buf);
+    }
+    add(w, buf, (size_t)n);
+}
+
+void
 jsonw_fixed(struct jsonw *w, double v, int decimals)
 {
     /* Formatted in place: one copy less per number. */

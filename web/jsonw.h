@@ -4,10 +4,10 @@
  * keys, commas) and these calls write the values.
  *
  * The output is what web_reply_json (json_dumps with JSON_COMPACT |
- * JSON_ENSURE_ASCII) would write for the same keys in the same order,
- * except for reals: jansson writes %.17g ("19.0", "0.00012345678901234567"),
- * jsonw_fixed writes the value rounded to a stated number of decimals with
- * the trailing zeros dropped ("19", "0.000123457").  Numbers never depend on
+ * JSON_ENSURE_ASCII) would write for the same keys in the same order: for
+ * reals, jsonw_real writes what jansson writes (%.17g: "19.0",
+ * "0.00012345678901234567"), jsonw_fixed the value rounded to a stated
+ * number of decimals with the trailing zeros dropped ("19", "0.000123457").  Numbers never depend on
  * the locale (integer arithmetic; the %.17g fallback has its decimal mark
  * checked).
  *
@@ -81,6 +81,12 @@ void jsonw_bool(struct jsonw *w, bool v);
    and a trailing point dropped, no "-0"; null when v is not finite.
    Values whose scaled magnitude reaches 2^53 fall back to %.17g (exact). */
 void jsonw_fixed(struct jsonw *w, double v, int decimals);
+
+/* v as jansson's json_dumps writes a real, byte for byte: %.17g, ".0"
+   appended when that has neither a point nor an exponent, the exponent
+   without '+' and leading zeros ("1e20", "1.0000000000000001e-5"); null
+   when v is not finite (jansson has no such real). */
+void jsonw_real(struct jsonw *w, double v);
 
 /* The text jsonw_fixed writes, into buf (JSONW_NUM_MAX bytes); its length. */
 size_t jsonw_format_fixed(char buf[JSONW_NUM_MAX], double v, int decimals);

@@ -15,6 +15,7 @@
 #include <event2/buffer.h>
 
 #include "check.h"
+#include "evtext.h"
 
 #define T0    1772323200 /* 2026-03-01 00:00:00 UTC */
 #define HOUR  3600
@@ -38,18 +39,11 @@ render(const struct db_sample_row *rows, size_t n, const struct graph_monitor *m
 {
     struct evbuffer *b = evbuffer_new();
     char *s = NULL;
-    size_t len;
 
     if (!b)
         return NULL;
-    if (graph_render(b, rows, n, m, nm, o) == 0) {
-        len = evbuffer_get_length(b);
-        s = malloc(len + 1);
-        if (s) {
-            evbuffer_remove(b, s, len);
-            s[len] = '\0';
-        }
-    }
+    if (graph_render(b, rows, n, m, nm, o) == 0)
+        s = evtext_take(b);
     evbuffer_free(b);
     return s;
 }

@@ -15,23 +15,14 @@
 #include <jansson.h>
 
 #include "check.h"
+#include "evtext.h"
 
 /* What w wrote, as a malloc'd C string (flushed, the buffer drained). */
 static char *
 take(struct jsonw *w)
 {
-    struct evbuffer *b = w->b;
-    size_t n;
-
     jsonw_flush(w);
-    n = evbuffer_get_length(b);
-    char *s = malloc(n + 1);
-
-    if (!s)
-        abort();
-    evbuffer_remove(b, s, n);
-    s[n] = '\0';
-    return s;
+    return evtext_take(w->b);
 }
 
 static void
@@ -149,6 +140,52 @@ test_numbers(struct evbuffer *b, unsigned seed)
     }
 }
 
+/* jsonw_real writes v as jansson's dump of json_real(v), byte for byte. */
+static void
+check_real_same(struct evbuffer *b, double v)
+{
+    struct jsonw w = {.b = b};
+    json_t *j = json_real(v);
+    char *want = j ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT | JSON_ENSURE_ASCII)
+                   : strdup("null");
+    char *got;
+
+    jsonw_real(&w, v);
+    got = take(&w);
+    CHECK(!w.failed);
+    if (want && strcmp(got, want) != 0)
+        fprintf(stderr, "jsonw_real(%a): %s, jansson %s\n", v, got, want);
+    CHECK(want && strcmp(got, want) == 0);
+    free(want);
+    free(got);
+    json_decref(j);
+}
+
+static void
+test_reals(struct evbuffer *b, unsigned seed)
+{
+    static const double cases[] = {0.0, -0.0, 1.0, -2.0, 19.0, 0.5, 1e16, 1e17, 1e20, 1e21, 1e22,
+                                   1e100, 1e300, -1e-5, 1e-4, 1e-7, 1e-300, 5e-324, 2.5e-308,
+                                   1.7976931348623157e308, 0.1, 123456789012345678.0, 4.6e-5,
+                                   NAN, INFINITY, -INFINITY};
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        check_real_same(b, cases[i]);
+    /* Random bit patterns (every exponent), and values of the API's ranges. */
+    srand(seed);
+    for (int i = 0; i < 20000; i++) {
+        uint64_t u = 0;
+        double v;
+
+        for (int k = 0; k < 4; k++)
+            u = u << 16 | (uint64_t)(rand() & 0xffff);
+        memcpy(&v, &u, sizeof(v));
+        check_real_same(b, v);
+        check_real_same(b, ((double)rand() / RAND_MAX - 0.5) * pow(10, rand() % 14 - 9));
+        check_real_same(b, (double)(rand() % 100000));
+    }
+}
+
 /* A document like compat.c's, parsed back by jansson. */
 static void
 test_document(struct evbuffer *b)
@@ -231,6 +268,7 @@ main(int argc, char **argv)
     fprintf(stderr, "test_jsonw: seed %u\n", seed);
     test_strings(b);
     test_numbers(b, seed);
+    test_reals(b, seed);
     test_buffer(b);
     test_document(b);
     evbuffer_free(b);
