@@ -191,7 +191,7 @@ jsonw_real(struct jsonw *w, double v)
         memmove(to, from, strlen(from) + 1);
         n = (int)strlen(buf);
     }
-    add(w, buf, (size_t)n);
+    jsonw_add(w, buf, (size_t)n);
 }
 
 void
