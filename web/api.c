@@ -22,12 +22,6 @@
 #include "web/web_int.h"
 
 static json_t *
-time_or_null(int64_t t)
-{
-    return t > 0 ? json_integer(t) : json_null();
-}
-
-static json_t *
 real_or_null(double v)
 {
     return isfinite(v) ? json_real(v) : json_null();
@@ -39,48 +33,98 @@ codepoints_str(int cp)
     return cp == 1 ? "permanent" : cp == 2 ? "experimental" : NULL;
 }
 
-/* PRODUCT.md's SOURCE object. */
-static json_t *
-source_json(const struct db_source_status *st)
+/* PRODUCT.md's SOURCE object, with "token" last when token is not NULL:
+   the text json_dumps(JSON_COMPACT | JSON_ENSURE_ASCII) wrote for the same
+   jansson object, byte for byte (jsonw_real is jansson's real), without a
+   tree per source (a third of GET /api/v1/time-sources/{id}). */
+static void
+write_source(struct jsonw *w, const struct db_source_status *st, const char *token)
 {
-    json_t *o = json_object(), *kinds = json_object();
     const char *cp = codepoints_str(st->src.codepoints);
 
-    if (!o || !kinds) {
-        json_decref(o);
-        json_decref(kinds);
-        return NULL;
-    }
-    json_object_set_new(o, "id", json_integer(st->src.id));
-    json_object_set_new(o, "uuid", json_string(st->src.uuid));
-    json_object_set_new(o, "host", json_string(st->src.host));
-    json_object_set_new(o, "port", json_integer(st->src.port));
-    json_object_set_new(o, "created", json_integer(st->src.created));
-    json_object_set_new(o, "in_pool", json_boolean(st->in_pool));
-    json_object_set_new(o, "reason", st->in_pool || !st->why[0] ? json_null()
-                                                                : json_string(st->why));
-    json_object_set_new(o, "cert_not_after", time_or_null(st->cert_not_after));
-    json_object_set_new(o, "codepoints", cp ? json_string(cp) : json_null());
+    jsonw_raw(w, "{\"id\":");
+    jsonw_int(w, st->src.id);
+    jsonw_raw(w, ",\"uuid\":");
+    jsonw_str(w, st->src.uuid);
+    jsonw_raw(w, ",\"host\":");
+    jsonw_str(w, st->src.host);
+    jsonw_raw(w, ",\"port\":");
+    jsonw_int(w, st->src.port);
+    jsonw_raw(w, ",\"created\":");
+    jsonw_int(w, st->src.created);
+    jsonw_raw(w, ",\"in_pool\":");
+    jsonw_bool(w, st->in_pool);
+    jsonw_raw(w, ",\"reason\":");
+    jsonw_str(w, st->in_pool || !st->why[0] ? NULL : st->why);
+    jsonw_raw(w, ",\"cert_not_after\":");
+    if (st->cert_not_after > 0)
+        jsonw_int(w, st->cert_not_after);
+    else
+        jsonw_raw(w, "null");
+    jsonw_raw(w, ",\"codepoints\":");
+    jsonw_str(w, cp);
+    jsonw_raw(w, ",\"kinds\":{");
     for (int k = 0; k < SCORE_KINDS; k++) {
         const struct db_kind_status *ks = &st->kind[k];
-        json_t *kj = json_object();
 
-        if (!kj)
-            break;
-        json_object_set_new(kj, "applicable", json_boolean(ks->cur.state != SCORE_STATE_NA));
-        json_object_set_new(kj, "score", ks->cur.state == SCORE_STATE_SCORED
-                                             ? real_or_null(ks->cur.score)
-                                             : json_null());
-        json_object_set_new(kj, "monitors", json_integer(ks->cur.n_fresh));
-        json_object_set_new(kj, "last_probe", time_or_null(ks->last_probe));
-        json_object_set_new(kj, "reason", ks->has_last
-                                              ? json_string(result_probe_reason_str(
-                                                    ks->last_reason))
-                                              : json_null());
-        json_object_set_new(kinds, score_kind_str((enum score_kind)k), kj);
+        jsonw_raw(w, k ? ",\"" : "\"");
+        jsonw_raw(w, score_kind_str((enum score_kind)k)); /* plain ASCII */
+        jsonw_raw(w, "\":{\"applicable\":");
+        jsonw_bool(w, ks->cur.state != SCORE_STATE_NA);
+        jsonw_raw(w, ",\"score\":");
+        jsonw_real(w, ks->cur.state == SCORE_STATE_SCORED ? ks->cur.score : NAN);
+        jsonw_raw(w, ",\"monitors\":");
+        jsonw_int(w, ks->cur.n_fresh);
+        jsonw_raw(w, ",\"last_probe\":");
+        if (ks->last_probe > 0)
+            jsonw_int(w, ks->last_probe);
+        else
+            jsonw_raw(w, "null");
+        jsonw_raw(w, ",\"reason\":");
+        jsonw_str(w, ks->has_last ? result_probe_reason_str(ks->last_reason) : NULL);
+        jsonw_raw(w, "}");
     }
-    json_object_set_new(o, "kinds", kinds);
-    return o;
+    jsonw_raw(w, "}");
+    if (token) {
+        jsonw_raw(w, ",\"token\":");
+        jsonw_str(w, token);
+    }
+    jsonw_raw(w, "}");
+}
+
+/* Reply with what write_source writes for st, or with PRODUCT.md's list
+   of list[0..n) when st is NULL (list may then be NULL: none). */
+static void
+reply_sources(struct web_req *r, int status, const struct db_source_status *st,
+              const char *token, const struct db_source_status *list, size_t n)
+{
+    struct evbuffer *b = evbuffer_new();
+    struct jsonw w = {.b = b};
+
+    if (!b) {
+        web_reply_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    if (!st) {
+        jsonw_raw(&w, "{\"time_sources\":[");
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                jsonw_raw(&w, ",");
+            write_source(&w, &list[i], NULL);
+        }
+        jsonw_raw(&w, "]}");
+    } else {
+        write_source(&w, st, token);
+    }
+    jsonw_raw(&w, "\n");
+    jsonw_flush(&w);
+    if (w.failed) {
+        evbuffer_free(b);
+        web_reply_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    web_reply(r, status, "application/json", b);
+    evbuffer_free(b);
 }
 
 static void
@@ -88,21 +132,13 @@ list_sources(struct web_req *r)
 {
     struct db_source_status *list = NULL;
     size_t n = 0;
-    json_t *arr, *root;
 
     if (db_sources_of_owner(r->w->p.db, r->user, r->now, &list, &n) != 0) {
         web_reply_error(r, 500, "internal", "database error");
         return;
     }
-    arr = json_array();
-    for (size_t i = 0; arr && i < n; i++)
-        if (json_array_append_new(arr, source_json(&list[i])) != 0) {
-            json_decref(arr);
-            arr = NULL;
-        }
+    reply_sources(r, 200, NULL, NULL, list, n);
     free(list);
-    root = arr ? json_pack("{s:o}", "time_sources", arr) : NULL;
-    web_reply_json(r, 200, root);
 }
 
 /* ---- create ------------------------------------------------------------------- */
@@ -112,7 +148,6 @@ created(struct web_req *r, enum srcop_status st, const char *host, int port, int
         const char *token)
 {
     struct db_source_status ss;
-    json_t *o;
 
     switch (st) {
     case SRCOP_OK: break;
@@ -133,10 +168,7 @@ created(struct web_req *r, enum srcop_status st, const char *host, int port, int
         web_reply_error(r, 500, "internal", "database error");
         return;
     }
-    o = source_json(&ss);
-    if (o)
-        json_object_set_new(o, "token", json_string(token));
-    web_reply_json(r, 201, o);
+    reply_sources(r, 201, &ss, token, NULL, 0);
 }
 
 static void
@@ -329,7 +361,7 @@ api_source(struct web_req *r, int64_t id, const char *sub)
     }
     if (!*sub) {
         if (r->method == EVHTTP_REQ_GET) {
-            web_reply_json(r, 200, source_json(&st));
+            reply_sources(r, 200, &st, NULL, NULL, 0);
         } else if (r->method == EVHTTP_REQ_DELETE) {
             rc = srcop_delete(r, id);
             if (rc != 1) {
