@@ -76,24 +76,8 @@ PY
 new_port
 HPORT=$PORT
 URL=http://127.0.0.1:$HPORT
-cat >"$tmp/ntspoold.conf" <<EOF
-[http]
-listen = 127.0.0.1:$HPORT
-rate_limit = 0
-[store]
-database = $tmp/var/ntspool.db
-secret_file = $tmp/var/secret
-[monitor]
-builtin = $MONITOR
-interval = $INTERVAL
-ke_timeout = 2
-ntp_timeout = 0.5
-ca_file = $CA
-allow_private = yes
-clock_check = no
-[log]
-level = warn
-EOF
+write_conf "$HPORT" "monitor.builtin=$MONITOR" "monitor.interval=$INTERVAL" monitor.ke_timeout=2 \
+    monitor.ntp_timeout=0.5 "monitor.ca_file=$CA" monitor.allow_private=yes
 # Lua scripts: a random source per request.
 cat >"$tmp/source.lua" <<EOF
 math.randomseed(os.time())
