@@ -104,7 +104,7 @@ jsonw_format_fixed(char buf[JSONW_NUM_MAX], double v, int decimals)
     uint64_t u, ip, fp;
     int64_t n;
     size_t len = 0;
-    char tmp[24], *p;
+    char *p;
 
     if (!isfinite(v)) {
         memcpy(buf, "null", 5);
@@ -136,22 +136,28 @@ jsonw_format_fixed(char buf[JSONW_NUM_MAX], double v, int decimals)
         buf[len++] = '-';
     ip = u / (uint64_t)pow10i[decimals];
     fp = u % (uint64_t)pow10i[decimals];
-    p = utoa_back(tmp + sizeof(tmp), ip);
-    memcpy(buf + len, p, (size_t)(tmp + sizeof(tmp) - p));
-    len += (size_t)(tmp + sizeof(tmp) - p);
+    /* The digits straight into buf: ip's count first, then written
+       backwards from its end. */
+    {
+        size_t nd = 1;
+
+        for (uint64_t x = ip; x >= 10; x /= 10)
+            nd++;
+        len += nd;
+        utoa_back(buf + len, ip);
+    }
     if (fp) {
         /* All `decimals` digits (leading zeros included), then the
            trailing zeros dropped: fp != 0, so a digit other than 0 stays. */
-        char *end = tmp + decimals;
+        char *first = buf + len + 1, *end = first + decimals;
 
+        buf[len] = '.';
         p = utoa_back(end, fp);
-        while (p > tmp)
+        while (p > first)
             *--p = '0';
         while (end[-1] == '0')
             end--;
-        buf[len++] = '.';
-        memcpy(buf + len, tmp, (size_t)(end - tmp));
-        len += (size_t)(end - tmp);
+        len = (size_t)(end - buf);
     }
     buf[len] = '\0';
     return len;
