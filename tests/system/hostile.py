@@ -10,8 +10,10 @@ prints one JSON object with what it saw; the shell test judges it.
   slowbody PORT ADDR SECONDS  complete headers with Content-Length: 1000,
         then one body byte a second: when did the server close it (seconds
         after the end of the headers)?
-  peraddr PORT ADDR OTHER N   N idle connections from ADDR, then one more
-        from ADDR (is it closed at once?) and a /healthz from OTHER.
+  peraddr PORT ADDR OTHER N [SERVER]  N idle connections from ADDR (or
+        from the comma-separated addresses in turn), then one more from
+        ADDR's last (is it closed at once?) and a /healthz from OTHER; to
+        SERVER (default 127.0.0.1; an IPv6 address for the /64 check).
   total PORT ADDRS N          N idle connections over ADDRS, then one more:
         is it closed at once?
   keepalive PORT SECONDS      two requests on one connection 1 s apart, then
@@ -25,11 +27,12 @@ import sys
 import time
 
 
-def connect(port, addr):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def connect(port, addr, server="127.0.0.1"):
+    s = socket.socket(socket.AF_INET6 if ":" in server else socket.AF_INET,
+                      socket.SOCK_STREAM)
     s.bind((addr, 0))
     s.settimeout(5)
-    s.connect(("127.0.0.1", port))
+    s.connect((server, port))
     return s
 
 
@@ -44,10 +47,10 @@ def closed_within(s, seconds):
         return False
 
 
-def get(port, path, addr="127.0.0.1"):
+def get(port, path, addr="127.0.0.1", server="127.0.0.1"):
     """(status, body, seconds) of one GET on a fresh connection."""
     t0 = time.monotonic()
-    s = connect(port, addr)
+    s = connect(port, addr, server)
     s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path).encode())
     data = b""
     while True:
@@ -170,10 +173,13 @@ def slowbody(port, addr, seconds):
                       "answered": got[:40].decode("latin-1")}))
 
 
-def peraddr(port, addr, other, n):
-    held = [connect(port, addr) for _ in range(n)]
+def peraddr(port, addr, other, n, server="127.0.0.1"):
+    """addr may be a comma-separated list: the n held connections come from
+    its items in turn, the extra one from the last."""
+    addrs = addr.split(",")
+    held = [connect(port, addrs[i % len(addrs)], server) for i in range(n)]
     time.sleep(0.3)
-    extra = connect(port, addr)
+    extra = connect(port, addrs[-1], server)
     t0 = time.monotonic()
     refused = closed_within(extra, 2.0)
     refused_s = time.monotonic() - t0
@@ -181,7 +187,7 @@ def peraddr(port, addr, other, n):
     held[0].sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     held[0].settimeout(5)
     first = held[0].recv(64)
-    st, _, _ = get(port, "/healthz", other)
+    st, _, _ = get(port, "/healthz", other, server)
     for s in held + [extra]:
         s.close()
     print(json.dumps({"extra_closed": refused, "extra_closed_in_s": round(refused_s, 3),
@@ -246,7 +252,7 @@ def main():
     elif cmd == "slowbody":
         slowbody(port, a[0], float(a[1]))
     elif cmd == "peraddr":
-        peraddr(port, a[0], a[1], int(a[2]))
+        peraddr(port, a[0], a[1], int(a[2]), *a[3:4])
     elif cmd == "total":
         total(port, a[0].split(","), int(a[1]))
     elif cmd == "keepalive":
