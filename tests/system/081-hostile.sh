@@ -82,7 +82,11 @@ echo "== 1,000 slow connections"
 ADDRS=$(seq -s, -f 127.0.0.%g 10 25)
 python3 "$H" slow "$PORT" 1000 "$ADDRS" 12 >"$tmp/slow.json" || bad "hostile.py slow failed"
 cat "$tmp/slow.json"
-within 1000 "$(jnum slow open_during)" 1010 "connections open while /healthz is timed"
+# All 1,000, unless opening them took so long on a loaded machine that the
+# oldest reached header_timeout meanwhile: at least those younger than 3.5 s.
+within "$(jnum slow young_at_during)" "$(jnum slow open_during)" 1010 \
+    "connections open while /healthz is timed (at least the young ones)"
+within 300 "$(jnum slow young_at_during)" 1000 "connections younger than 3.5 s then"
 within 0 "$(jnum slow healthz_p50_ms)" 100 "/healthz p50 (ms) with 1,000 slow connections"
 within 0 "$(jnum slow healthz_max_ms)" 500 "/healthz max (ms, a loaded machine allowed)"
 within 1000 "$(jnum slow closed)" 1000 "slowloris connections closed"
