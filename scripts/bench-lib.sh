@@ -131,14 +131,15 @@ make_pki() {
 }
 
 # start_servers N: N ntstestd (t1..tN, start_ntstestd); their KE ports
-# comma-separated in $ports, their pids in $spids.
+# comma-separated in $ports, their pids in $spids.  (Its counter is not i:
+# start_ntstestd's ready wait counts with that one.)
 start_servers() {
     ports=""
     spids=""
-    for i in $(seq 1 "$1"); do
-        start_ntstestd "t$i"
+    for srv in $(seq 1 "$1"); do
+        start_ntstestd "t$srv"
         ports="$ports${ports:+,}$KE_PORT"
-        eval "spids=\"\$spids \$PID_t$i\""
+        eval "spids=\"\$spids \$PID_t$srv\""
     done
 }
 

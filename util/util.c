@@ -4,9 +4,12 @@
 #include "util/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 int
 util_parse_long(const char *s, long lo, long hi, long *out)
@@ -100,10 +103,24 @@ util_utf8_sanitize(char *s)
 int
 util_read_key(const char *path, char *out, size_t len, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
+    /* O_NONBLOCK: a FIFO there must not block the open (on SIGHUP this
+       runs on the agent's event loop); then only a regular file is read. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    FILE *f;
     size_t n;
 
-    if (!f) {
+    if (fd < 0) {
+        snprintf(err, errlen, "key_file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        snprintf(err, errlen, "key_file %s: not a regular file", path);
+        return -1;
+    }
+    if (!(f = fdopen(fd, "r"))) {
+        close(fd);
         snprintf(err, errlen, "key_file %s: %s", path, strerror(errno));
         return -1;
     }

@@ -25,9 +25,10 @@ bool util_utf8_valid(const char *s, size_t len, bool no_controls);
    safe to store and show. */
 void util_utf8_sanitize(char *s);
 
-/* Read a key (a bearer credential) from the first line of the file at path
-   into out (len bytes), without the line end and trailing blanks: it must be
-   non-empty, shorter than len - 1, valid UTF-8 without controls or spaces.
+/* Read a key (a bearer credential) from the first line of the regular file
+   at path (a FIFO or a device is refused, without blocking) into out (len
+   bytes), without the line end and trailing blanks: it must be non-empty,
+   shorter than len - 1, valid UTF-8 without controls or spaces.
    0, or -1 with a message naming the file in err (never the key; out is
    wiped). */
 int util_read_key(const char *path, char *out, size_t len, char *err, size_t errlen);

@@ -6,7 +6,9 @@
 #    body_timeout, though each trickles a byte a second (evhttp's own read
 #    timeout would never fire); the 65th connection from one address is
 #    closed at once while another address is served; a second instance with
-#    max_connections = 20 closes the 21st; all counted in /metrics;
+#    max_connections = 20 closes the 21st; over IPv6 the limit holds per
+#    /64 (a third instance in a network namespace with addresses of
+#    2001:db8:1::/64 and 2001:db8:2::/64); all counted in /metrics;
 #  - oversized input: headers, URL, body, JSON nesting;
 #  - credentials: every mutating route (the list is checked against the
 #    form actions in web/*.c) refused without a session, CSRF token, API
@@ -80,7 +82,11 @@ echo "== 1,000 slow connections"
 ADDRS=$(seq -s, -f 127.0.0.%g 10 25)
 python3 "$H" slow "$PORT" 1000 "$ADDRS" 12 >"$tmp/slow.json" || bad "hostile.py slow failed"
 cat "$tmp/slow.json"
-within 1000 "$(jnum slow open_during)" 1010 "connections open while /healthz is timed"
+# All 1,000, unless opening them took so long on a loaded machine that the
+# oldest reached header_timeout meanwhile: at least those younger than 3.5 s.
+within "$(jnum slow young_at_during)" "$(jnum slow open_during)" 1010 \
+    "connections open while /healthz is timed (at least the young ones)"
+within 300 "$(jnum slow young_at_during)" 1000 "connections younger than 3.5 s then"
 within 0 "$(jnum slow healthz_p50_ms)" 100 "/healthz p50 (ms) with 1,000 slow connections"
 within 0 "$(jnum slow healthz_max_ms)" 500 "/healthz max (ms, a loaded machine allowed)"
 within 1000 "$(jnum slow closed)" 1000 "slowloris connections closed"
@@ -131,6 +137,54 @@ stop_clean() {
 }
 stop_clean "$D2PID" "$tmp/d2.log" "the second instance"
 D2PID=""
+echo "== per-address limit over IPv6: one /64 (a third instance, in a network namespace)"
+# Three client addresses in 2001:db8:1::/64, max_connections_per_address = 4:
+# four connections held from them in turn, then a fifth from 2001:db8:1::2,
+# which holds only one of them (closed at once: its /64 is full), and a
+# /healthz from 2001:db8:2::1, another /64 (served).
+PORT3=$(free_port)
+write_conf "$tmp/d3.conf" "$PORT3" "$tmp/var3" "max_connections_per_address = 4"
+sed -i "s/^listen = .*/listen = [2001:db8:1::1]:$PORT3/" "$tmp/d3.conf"
+cat >"$tmp/v6.sh" <<'V6'
+# $1 ntspoold, $2 conf, $3 log, $4 port, $5 hostile.py, $6 output directory
+ip link set lo up || exit 2
+for a in 2001:db8:1::1 2001:db8:1::2 2001:db8:1:0:ffff::3 2001:db8:2::1; do
+    ip -6 addr add "$a/64" dev lo nodad || exit 2
+done
+"$1" -c "$2" 2>"$3" &
+pid=$!
+u="http://[2001:db8:1::1]:$4"
+i=0
+until curl -s -o /dev/null -g --interface 2001:db8:2::1 "$u/healthz"; do
+    i=$((i + 1))
+    [ $i -gt 100 ] && { kill "$pid"; exit 3; }
+    sleep 0.1
+done
+python3 "$5" peraddr "$4" 2001:db8:1::1,2001:db8:1:0:ffff::3,2001:db8:1::2 \
+    2001:db8:2::1 4 2001:db8:1::1 >"$6/v6.json"
+curl -s -g --interface 2001:db8:2::1 "$u/metrics" >"$6/v6.metrics"
+kill -TERM "$pid"
+wait "$pid"
+echo $? >"$6/v6.status"
+V6
+if unshare --user --map-root-user --net sh "$tmp/v6.sh" "$D" "$tmp/d3.conf" "$tmp/d3.log" \
+    "$PORT3" "$H" "$tmp"; then
+    cat "$tmp/v6.json"
+    : >"$tmp/v6.err"
+    expect v6 '[.extra_closed, .held_answered, .other_status] | @csv' 'true,true,200'
+    grep -q '^ntspool_http_connections_refused_total{limit="per_address"} 1$' \
+        "$tmp/v6.metrics" && ok "the refusal over the /64 counted" ||
+        bad "per-address refusals: $(grep 'limit="per_address"' "$tmp/v6.metrics")"
+    if [ "$(cat "$tmp/v6.status")" = 0 ] && ! grep -q Sanitizer "$tmp/d3.log"; then
+        ok "the IPv6 instance stopped cleanly"
+    else
+        bad "the IPv6 instance: exit status $(cat "$tmp/v6.status")"
+        grep -A 20 Sanitizer "$tmp/d3.log" | head -n 40
+    fi
+else
+    bad "the IPv6 namespace could not be set up"
+    cat "$tmp/d3.log"
+fi
 m=$(curl -s "$URL/metrics")
 echo "$m" | grep -q '^ntspool_http_connections_refused_total{limit="per_address"} [1-9]' &&
     ok "refused per address, counted" || bad "no per-address refusal in /metrics"

@@ -5,13 +5,16 @@ prints one JSON object with what it saw; the shell test judges it.
   slow PORT N ADDRS SECONDS   N slowloris connections spread over the
         loopback addresses ADDRS (comma-separated), each trickling one header
         byte a second; meanwhile /healthz is timed 20 times from 127.0.0.1
-        and /metrics read; then waits up to SECONDS for the server to close
-        them and reports when it did (seconds after each connect).
+        and /metrics read (with how many were then younger than 3.5 s);
+        then waits up to SECONDS for the server to close them and reports
+        when it did (seconds after each connect).
   slowbody PORT ADDR SECONDS  complete headers with Content-Length: 1000,
         then one body byte a second: when did the server close it (seconds
         after the end of the headers)?
-  peraddr PORT ADDR OTHER N   N idle connections from ADDR, then one more
-        from ADDR (is it closed at once?) and a /healthz from OTHER.
+  peraddr PORT ADDR OTHER N [SERVER]  N idle connections from ADDR (or
+        from the comma-separated addresses in turn), then one more from
+        ADDR's last (is it closed at once?) and a /healthz from OTHER; to
+        SERVER (default 127.0.0.1; an IPv6 address for the /64 check).
   total PORT ADDRS N          N idle connections over ADDRS, then one more:
         is it closed at once?
   keepalive PORT SECONDS      two requests on one connection 1 s apart, then
@@ -25,11 +28,12 @@ import sys
 import time
 
 
-def connect(port, addr):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def connect(port, addr, server="127.0.0.1"):
+    s = socket.socket(socket.AF_INET6 if ":" in server else socket.AF_INET,
+                      socket.SOCK_STREAM)
     s.bind((addr, 0))
     s.settimeout(5)
-    s.connect(("127.0.0.1", port))
+    s.connect((server, port))
     return s
 
 
@@ -44,10 +48,10 @@ def closed_within(s, seconds):
         return False
 
 
-def get(port, path, addr="127.0.0.1"):
+def get(port, path, addr="127.0.0.1", server="127.0.0.1"):
     """(status, body, seconds) of one GET on a fresh connection."""
     t0 = time.monotonic()
-    s = connect(port, addr)
+    s = connect(port, addr, server)
     s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path).encode())
     data = b""
     while True:
@@ -97,6 +101,11 @@ def slow(port, n, addrs, seconds):
         time.sleep(0.05)
     times.sort()
     m_during = metrics(port)
+    t_during = time.monotonic()
+    # Connected less than 3.5 s before /metrics answered: under 081's
+    # header_timeout of 4 s the server must still hold these (on a loaded
+    # machine the oldest may have reached their deadline already).
+    young = sum(1 for _, t0 in conns.values() if t_during - t0 < 3.5)
     still_open = len(conns)
     closed_at = []
     early = 0
@@ -130,6 +139,7 @@ def slow(port, n, addrs, seconds):
         "opened": n, "opened_in": round(opened_in, 3),
         "open_at_first_metrics": m.get("ntspool_http_connections"),
         "open_during": m_during.get("ntspool_http_connections"),
+        "young_at_during": young,
         "still_open_after_healthz": still_open,
         "healthz_p50_ms": round(times[len(times) // 2] * 1000, 1),
         "healthz_max_ms": round(times[-1] * 1000, 1),
@@ -170,10 +180,13 @@ def slowbody(port, addr, seconds):
                       "answered": got[:40].decode("latin-1")}))
 
 
-def peraddr(port, addr, other, n):
-    held = [connect(port, addr) for _ in range(n)]
+def peraddr(port, addr, other, n, server="127.0.0.1"):
+    """addr may be a comma-separated list: the n held connections come from
+    its items in turn, the extra one from the last."""
+    addrs = addr.split(",")
+    held = [connect(port, addrs[i % len(addrs)], server) for i in range(n)]
     time.sleep(0.3)
-    extra = connect(port, addr)
+    extra = connect(port, addrs[-1], server)
     t0 = time.monotonic()
     refused = closed_within(extra, 2.0)
     refused_s = time.monotonic() - t0
@@ -181,7 +194,7 @@ def peraddr(port, addr, other, n):
     held[0].sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     held[0].settimeout(5)
     first = held[0].recv(64)
-    st, _, _ = get(port, "/healthz", other)
+    st, _, _ = get(port, "/healthz", other, server)
     for s in held + [extra]:
         s.close()
     print(json.dumps({"extra_closed": refused, "extra_closed_in_s": round(refused_s, 3),
@@ -246,7 +259,7 @@ def main():
     elif cmd == "slowbody":
         slowbody(port, a[0], float(a[1]))
     elif cmd == "peraddr":
-        peraddr(port, a[0], a[1], int(a[2]))
+        peraddr(port, a[0], a[1], int(a[2]), *a[3:4])
     elif cmd == "total":
         total(port, a[0].split(","), int(a[1]))
     elif cmd == "keepalive":

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <locale.h>
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tests/unit/check.h"
@@ -874,6 +875,20 @@ test_key_file(void)
     unlink(path);
     CHECK_INT(util_read_key(path, key, sizeof(key), msg, sizeof(msg)), -1);
     CHECK(strstr(msg, strerror(ENOENT)) != NULL);
+
+    /* A FIFO without a writer (or a directory) is refused at once: the
+       agent reads its key file on SIGHUP, on its event loop, where a
+       blocking open would stop it for good (SIGTERM included).  The alarm
+       ends a hang as a failure. */
+    CHECK(mkfifo(path, 0600) == 0);
+    alarm(10);
+    memset(msg, 0, sizeof(msg));
+    CHECK_INT(util_read_key(path, key, sizeof(key), msg, sizeof(msg)), -1);
+    alarm(0);
+    CHECK(strstr(msg, "not a regular file") != NULL);
+    unlink(path);
+    CHECK_INT(util_read_key("/tmp", key, sizeof(key), msg, sizeof(msg)), -1);
+    CHECK(strstr(msg, "not a regular file") != NULL);
 }
 
 int
