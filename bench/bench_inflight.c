@@ -24,7 +24,10 @@
  *   ssl      baseline: N connected sockets, each with an SSL object of the
  *            engine's context (tlsctx_ssl_new) after its ClientHello, waiting
  *            for the ServerHello: OpenSSL's share of a probe, without
- *            libevent and without our own state.
+ *            libevent and without our own state.  With -S ke (against
+ *            ntstestd ke-silent, -c its CA) the whole handshake is done,
+ *            blocking, certificate checked: OpenSSL's share of a probe
+ *            waiting for the NTS-KE response.
  *
  * Each measuring mode prints one line of key=value pairs: N, RSS before and
  * with everything open (kB, /proc/self/status VmRSS), RSS bytes per
@@ -390,8 +393,8 @@ report(const struct opts *o, int open, long before, long during, size_t h0, size
 {
     printf("mode=%s%s%s n=%d open=%d rss_before_kib=%ld rss_inflight_kib=%ld "
            "rss_bytes_per_conn=%.0f heap_bytes_per_conn=%.0f wait_s=%.1f\n",
-           o->mode, strcmp(o->mode, "probes") == 0 ? "/" : "",
-           strcmp(o->mode, "probes") == 0 ? stage_names[o->stage] : "", o->n, open, before, during,
+           o->mode, strcmp(o->mode, "tcp") != 0 ? "/" : "",
+           strcmp(o->mode, "tcp") != 0 ? stage_names[o->stage] : "", o->n, open, before, during,
            open ? (double)(during - before) * 1024.0 / open : 0.0,
            open ? ((double)h1 - (double)h0) / open : 0.0, secs);
     fflush(stdout);
@@ -658,7 +661,7 @@ run_bare(const struct opts *o, bool with_ssl)
 
     if (!fd || (with_ssl && !ssl))
         return 1;
-    if (with_ssl && !(tls = tlsctx_new(NULL, true, err, sizeof(err)))) {
+    if (with_ssl && !(tls = tlsctx_new(o->ca_file, true, err, sizeof(err)))) {
         fprintf(stderr, "bench_inflight: %s\n", err);
         return 1;
     }
@@ -683,7 +686,10 @@ run_bare(const struct opts *o, bool with_ssl)
             char host[32];
             int r;
 
-            fcntl(fd[i], F_SETFL, fcntl(fd[i], F_GETFL) | O_NONBLOCK);
+            /* -S ke: the whole handshake, blocking, certificate checked;
+               else only the ClientHello. */
+            if (o->stage != STAGE_KE)
+                fcntl(fd[i], F_SETFL, fcntl(fd[i], F_GETFL) | O_NONBLOCK);
             snprintf(host, sizeof(host), "127.0.0.%d", i % o->naddrs + 1);
             ssl[i] = tlsctx_ssl_new(tls, host);
             if (!ssl[i] || !SSL_set_fd(ssl[i], fd[i])) {
@@ -691,7 +697,8 @@ run_bare(const struct opts *o, bool with_ssl)
                 break;
             }
             r = SSL_connect(ssl[i]);
-            if (r != -1 || SSL_get_error(ssl[i], r) != SSL_ERROR_WANT_READ) {
+            if (o->stage == STAGE_KE ? r != 1
+                                     : r != -1 || SSL_get_error(ssl[i], r) != SSL_ERROR_WANT_READ) {
                 fprintf(stderr, "bench_inflight: SSL_connect %d: unexpected %d\n", i, r);
                 rc = 1;
                 break;

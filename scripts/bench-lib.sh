@@ -71,9 +71,14 @@ new_port() { # sets PORT
     USED_PORTS="$USED_PORTS $PORT"
 }
 
-# make_pki: $tmp/pki/{ca.crt,server.crt,server.key}; the leaf is valid for
-# localhost and *.bench.test (every source name of the benchmarks).
+# make_pki [SAN...]: $tmp/pki/{ca.crt,server.crt,server.key}; the leaf is
+# valid for localhost and *.bench.test (every source name of the benchmarks)
+# and any further subjectAltName entries given (e.g. IP:127.0.0.1).
 make_pki() {
+    extra=""
+    for san in "$@"; do
+        extra="$extra,$san"
+    done
     d=$tmp/pki
     mkdir -p "$d"
     openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$d/ca.key" 2>/dev/null
@@ -83,7 +88,7 @@ make_pki() {
     openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$d/server.key" 2>/dev/null
     openssl req -new -key "$d/server.key" -out "$d/server.csr" -subj "/CN=localhost" 2>/dev/null
     printf '%s\n' 'basicConstraints=critical,CA:FALSE' 'keyUsage=critical,digitalSignature' \
-        'extendedKeyUsage=serverAuth' 'subjectAltName=DNS:localhost,DNS:*.bench.test' >"$d/leaf.ext"
+        'extendedKeyUsage=serverAuth' "subjectAltName=DNS:localhost,DNS:*.bench.test$extra" >"$d/leaf.ext"
     openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
         -out "$d/server.crt" -days 2 -extfile "$d/leaf.ext" 2>/dev/null
     openssl verify -CAfile "$d/ca.crt" "$d/server.crt" >/dev/null || die "test PKI does not verify"
