@@ -57,8 +57,7 @@ struct probe {
     struct sockaddr_storage addr;
     struct ke *ke;
     struct ntpx *ntpx;
-    struct event *ev_later;         /* delivers a failure to start */
-    struct event *ev_deadline;
+    struct event *ev_deadline;      /* also delivers a failure to start */
     probe_done_fn *done;
     void *arg;
     int64_t start_time;             /* wall clock at the start */
@@ -128,11 +127,9 @@ release(struct probe *p)
     ntpx_cancel(p->ntpx);
     p->ke = NULL;
     p->ntpx = NULL;
-    if (p->ev_later)
-        event_free(p->ev_later);
     if (p->ev_deadline)
         event_free(p->ev_deadline);
-    p->ev_later = p->ev_deadline = NULL;
+    p->ev_deadline = NULL;
 }
 
 /* End the probe with res (p->res, or one on the caller's stack). */
@@ -403,14 +400,6 @@ on_ke(const struct ke_result *r, const struct ke_secrets *sec, void *arg)
     start_ntp(p);
 }
 
-static void
-on_later(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    finish_not_started(arg);
-}
-
 /* The backstop of STYLE.md: every phase has its own limit, and this one
    bounds the whole probe whatever happens to them. */
 static void
@@ -495,13 +484,8 @@ probe_start(struct event_base *base, struct evdns_base *dns, struct tlsctx *tls,
     }
     memcpy(&p->addr, t->addr, t->addrlen);
     p->t.addr = (const struct sockaddr *)&p->addr;
-    p->ev_later = event_new(base, -1, 0, on_later, p);
     p->ev_deadline = evtimer_new(base, on_deadline, p);
-    if (!p->ev_later || !p->ev_deadline) {
-        if (p->ev_later)
-            event_free(p->ev_later);
-        if (p->ev_deadline)
-            event_free(p->ev_deadline);
+    if (!p->ev_deadline) {
         destroy(p);
         return NULL;
     }
@@ -524,8 +508,8 @@ probe_start(struct event_base *base, struct evdns_base *dns, struct tlsctx *tls,
         p->state = ST_KE;
         rc = start_ke(p, NKE_SHAPE_PLAIN, t->aeads, t->naeads);
     }
-    if (rc != 0)
-        event_active(p->ev_later, EV_TIMEOUT, 0);
+    if (rc != 0)    /* on_deadline finds nothing in flight: finish_not_started */
+        event_active(p->ev_deadline, EV_TIMEOUT, 0);
     return p;
 }
 

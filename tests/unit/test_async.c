@@ -147,6 +147,26 @@ test_ke(void)
         close(kept);
     banner = NULL;
 
+    /* A failure found inside ke_start (an address longer than any) comes
+       from the loop at once, through the deadline timer, not at the limit. */
+    {
+        struct nke_request req = {.shape = NKE_SHAPE_PLAIN, .aeads = {15}, .naeads = 1};
+        struct sockaddr_storage big[2];
+        struct ke_target t = {.host = "127.0.0.1", .addr = (struct sockaddr *)big,
+                              .addrlen = sizeof(big), .req = &req, .timeout_ms = 5000};
+
+        memset(big, 0, sizeof(big));
+        ke_calls = 0;
+        t0 = ke_monotime();
+        CHECK(ke_start(base, tls, &t, on_ke, NULL) != NULL);
+        CHECK_INT(ke_calls, 0);
+        run_loop(3);
+        CHECK_INT(ke_calls, 1);
+        CHECK_INT(ke_res.status, KE_LOCAL_ERROR);
+        CHECK(strstr(ke_res.detail, "bad address") != NULL);
+        CHECK(ke_monotime() - t0 < 1.0);
+    }
+
     /* Cancel before anything happened: no callback, no leak. */
     {
         struct nke_request req = {.shape = NKE_SHAPE_PLAIN, .aeads = {15}, .naeads = 1};
