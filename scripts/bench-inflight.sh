@@ -23,8 +23,54 @@
 #   scripts/bench-inflight.sh [-n N] [-p PORT] [-a ADDRS] [-d]
 # Target (issue "ntspoold", benchmark b): < 32 KiB per in-flight probe.
 #
-# Measured (2 cores, OpenSSL 3.0.19, libevent 2.1.12, N = 10,000):
-#   see README "Benchmarks"; the per-allocation breakdown of -d is there too.
+# Measured (2 cores, OpenSSL 3.0.19, libevent 2.1.12, N = 10,000), RSS and
+# heap in use per probe:
+#   tcp/                0.0 KiB  (socket buffers are kernel memory)
+#   ssl/tls            39.3 KiB  heap 41,295 B   bare OpenSSL, ClientHello sent
+#   probes/tls         42.1 KiB  heap 43,847 B   (was 42.2 KiB, 44,151 B)
+#   probes/connect      1.7 KiB  heap  1,647 B   (was 1,951 B)
+#   ssl/ke             19.0 KiB  heap 19,344 B   bare OpenSSL, handshake done
+#   probes/ke       30-36 KiB    heap 21,934 B   (was 22,239 B)
+#   probes/ntp      28-32 KiB    heap  6,121 B   (was 10,040 B)
+# In the ke and ntp stages RSS is mostly what the handshakes freed: every
+# probe went through one (a 21 KiB buffer and an 8 KiB BIO, freed after it)
+# and glibc keeps the freed holes between live blocks, so RSS there depends
+# on how many handshakes overlapped (it varies from run to run); the heap
+# figure is what a probe holds.  In a service whose probes are spread over
+# the stages the holes are reused by the next handshakes.
+#
+# The target (< 32 KiB) is met in the connect, ke and ntp stages, not in the
+# TLS handshake: OpenSSL 3.0 alone holds 39.3 KiB there (bare baseline), 7.3
+# KiB over the target before any byte of ours, and nothing in its public API
+# shrinks it.  Its allocations per connection waiting for the ServerHello
+# (-d, source lines of OpenSSL 3.0):
+#   21,848 B  the handshake message buffer (buffer.c:97, BUF_MEM_grow to
+#             SSL3_RT_MAX_PLAIN_LENGTH, fixed in statem.c; 16 KiB of it
+#             zeroed, so resident; ~1.3 KiB of whole pages never touched)
+#    8,192 B  the buffering BIO pushed on the write side for the handshake
+#             (bf_buff.c:52/58, its 4 KiB default each way; made inside
+#             the handshake, no public way to size it)
+#    7,608 B  the SSL object (ssl_lib.c:691)
+#      928 B  the session of the ClientHello (ssl_sess.c:145)
+#      536 B  the per-connection CERT (ssl_cert.c:86)
+#      448 B  8 locks (threads_pthread.c:56)
+#      408 B  3 BIOs: socket, buffer, the transcript's memory BIO
+#     ~950 B  the transcript (buffer.c:135), the one X25519 key share (ecx_key.c,
+#             p_lib.c), the verify parameters (x509_vpm.c), stacks
+#   40,913 B  in all (~39.3 KiB resident).
+# SSL_MODE_RELEASE_BUFFERS (set) already frees the 16.7 KiB read and write
+# record buffers whenever they are empty; SSL_OP_NO_TICKET is set, no status
+# request is sent, and one key share (X25519) is the default.
+# After the handshake (probes/ke) OpenSSL holds 17,521 B: the SSL object
+# 7,608, two AES-GCM record contexts 1,920, the peer's parsed certificate
+# (~3.5 KiB in ~90 ASN.1, bignum and name blocks), the session 928, 11 locks
+# 616, CERT 536, the transcript digests 576, the rest small.
+# Ours and libevent's share: ~2.5 KiB in the handshake (struct probe 360,
+# struct ke 496, two timers, bufferevent_openssl ~700 and its two evbuffers,
+# the host copies, the request at its length), 1.6 KiB while connecting, and
+# in the ntp stage 6.1 KiB: the result (struct probe_result, 2,496; allocated
+# when the key exchange ends), struct ntpx 1,416, the keys and two cookies
+# 928, struct probe 360, four timers and events.
 #
 # Needs N + 64 file descriptors in each of two processes (the driver's client
 # sockets, the listener's accepted ones): the programs raise RLIMIT_NOFILE's
