@@ -439,6 +439,7 @@ run_listen(const struct opts *o)
             listen(lfd[i], o->full_backlog ? 0 : 4096) != 0) {
             fprintf(stderr, "bench_inflight listen: 127.0.0.%d:%d: %s\n", i + 1, o->port,
                     strerror(errno));
+            free(lfd);
             return 1;
         }
         ev.data.u64 = (uint64_t)i << 32 | 1u; /* low bit: a listening socket */
@@ -638,6 +639,10 @@ run_probes(const struct opts *o)
     if (ps.open < o->n)
         rc = 1;
     sch_free(ps.sch);
+    /* The bufferevents of cancelled exchanges are freed by their deferred
+       callbacks: let the loop run them. */
+    for (int i = 0; i < 4; i++)
+        event_base_loop(ps.base, EVLOOP_NONBLOCK);
     event_free(ps.tick);
     evdns_base_free(dns, 0);
     tlsctx_free(tls);
