@@ -119,10 +119,11 @@ start_ntstestd() {
         --ready-file "$tmp/$1.ready" 2>"$tmp/$1.log" &
     eval "PID_$1=$!"
     PIDS="$PIDS $!"
-    i=0
+    # Not $i: start_servers counts its servers in it.
+    _tries=0
     while [ ! -s "$tmp/$1.ready" ]; do
-        i=$((i + 1))
-        [ $i -le 100 ] || { cat "$tmp/$1.log" >&2; die "ntstestd $1 did not start"; }
+        _tries=$((_tries + 1))
+        [ $_tries -le 100 ] || { cat "$tmp/$1.log" >&2; die "ntstestd $1 did not start"; }
         sleep 0.1
     done
 }
