@@ -31,7 +31,9 @@
  *
  * Each measuring mode prints one line of key=value pairs: N, RSS before and
  * with everything open (kB, /proc/self/status VmRSS), RSS bytes per
- * connection, and glibc's heap bytes in use per connection (mallinfo2).
+ * connection, glibc's heap bytes in use per connection (mallinfo2), and RSS
+ * again after malloc_trim(0) has given back the whole free pages (what is
+ * left is what the connections hold plus the partly used pages).
  * With -d it then lists OpenSSL's allocations per connection by source line.
  *
  * File descriptors: a mode holds N client sockets and the listener holds N
@@ -391,12 +393,20 @@ static void
 report(const struct opts *o, int open, long before, long during, size_t h0, size_t h1,
        double secs)
 {
+    long trimmed;
+
+    /* What of the RSS is freed memory glibc still holds: give back every
+       whole free page (malloc_trim) and read it again. */
+    malloc_trim(0);
+    trimmed = rss_kib();
     printf("mode=%s%s%s n=%d open=%d rss_before_kib=%ld rss_inflight_kib=%ld "
-           "rss_bytes_per_conn=%.0f heap_bytes_per_conn=%.0f wait_s=%.1f\n",
+           "rss_bytes_per_conn=%.0f heap_bytes_per_conn=%.0f rss_trimmed_kib=%ld "
+           "rss_trimmed_bytes_per_conn=%.0f wait_s=%.1f\n",
            o->mode, strcmp(o->mode, "tcp") != 0 ? "/" : "",
            strcmp(o->mode, "tcp") != 0 ? stage_names[o->stage] : "", o->n, open, before, during,
            open ? (double)(during - before) * 1024.0 / open : 0.0,
-           open ? ((double)h1 - (double)h0) / open : 0.0, secs);
+           open ? ((double)h1 - (double)h0) / open : 0.0, trimmed,
+           open ? (double)(trimmed - before) * 1024.0 / open : 0.0, secs);
     fflush(stdout);
 }
 

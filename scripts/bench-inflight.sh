@@ -73,8 +73,9 @@
 # 928, struct probe 360, four timers and events.
 #
 # Needs N + 64 file descriptors in each of two processes (the driver's client
-# sockets, the listener's accepted ones): the programs raise RLIMIT_NOFILE's
-# soft limit to the hard limit and stop when that is too low.  Ports PORT
+# sockets, the listener's accepted ones) and N + 1,064 in ntstestd (room for
+# connections of the previous step it has not seen close yet): the programs
+# raise RLIMIT_NOFILE's soft limit and stop when the hard limit is too low.  Ports PORT
 # (silent listener), PORT+1 (full backlog), PORT+2/PORT+3 (ntstestd
 # ke-silent, KE/NTP) and PORT+4/PORT+5 (ntstestd ntp-silent); PORT defaults
 # to 30123, all six within 30000-39999.  The listeners use 127.0.0.1 ..
@@ -127,6 +128,17 @@ wait_file "$tmp/silent.ready" $! "the silent listener" "$tmp/silent.log"
 PIDS="$PIDS $!"
 wait_file "$tmp/full.ready" $! "the full-backlog listener" "$tmp/full.log"
 
+# wait_drained PORT: until the server side of PORT holds no connection but
+# in TIME-WAIT (60 s at most).
+wait_drained() {
+    i=0
+    while [ "$(ss -Htan "( sport = :$1 )" | grep -cv -e LISTEN -e TIME-WAIT)" -gt 0 ]; do
+        i=$((i + 1))
+        [ $i -le 600 ] || { echo "bench-inflight: port $1 still busy" >&2; return 0; }
+        sleep 0.1
+    done
+}
+
 KADDRS=$((ADDRS > 8 ? 8 : ADDRS))
 sans=""
 listen=""
@@ -143,8 +155,8 @@ for fault in ke-silent ntp-silent; do
     esac
     # shellcheck disable=SC2086 # one option per word
     "$BUILD/tests/ntstestd" --cert "$tmp/pki/server.crt" --key "$tmp/pki/server.key" \
-        $listen --ke-port "$kp" --ntp-port $((kp + 1)) --misbehave "$fault" \
-        --max-conns $((N + 64)) --conn-timeout 600 \
+        $listen --ke-port "$kp" --ntp-port $((kp + 1)) --misbehave "$fault" -v \
+        --max-conns $((N + 1000)) --conn-timeout 600 \
         --ready-file "$tmp/$fault.ready" 2>"$tmp/$fault.log" &
     PIDS="$PIDS $!"
     wait_file "$tmp/$fault.ready" $! "ntstestd $fault" "$tmp/$fault.log"
@@ -159,17 +171,26 @@ for step in "tcp tls $PORT $ADDRS" "ssl tls $PORT $ADDRS" "probes tls $PORT $ADD
             "probes ke $((PORT + 2)) $KADDRS" "probes ntp $((PORT + 4)) $KADDRS"; do
     # shellcheck disable=SC2086 # the four words of the step
     set -- $step
-    # Let the servers see the previous step's connections close.
+    # Let the servers see the previous step's connections close: ntstestd
+    # refuses connections over --max-conns.
     sleep 1
+    wait_drained "$3"
     # shellcheck disable=SC2086 # $DETAIL: one option or none
     out=$(timeout 150 "$DRV" "$1" -S "$2" -n "$N" -p "$3" -a "$4" -c "$CA" -t 120000 \
-          -w 100 $DETAIL) || rc=1
+          -w 100 $DETAIL) || {
+        rc=1
+        for f in "$tmp"/*-silent.log; do
+            # What the servers saw besides the routine (-v), if anything.
+            grep -v -e accepted -e 'stay silent' -e 'closed by the client' \
+                -e 'unexpected eof' -e listening "$f" | sed -n '1,5p' >&2
+        done
+    }
     echo "$out"
     eval "$(echo "$out" | head -1 | tr ' ' '\n' | grep -E '^[a-z_]+=[0-9.]+$' | sed 's/^/m_/')"
     # shellcheck disable=SC2154 # set by the eval
-    printf '%-15s %6d open  RSS %8d kB -> %8d kB  %7.0f B/conn (%.1f KiB)  heap %7.0f B/conn\n' \
+    printf '%-15s %6d open  RSS %8d kB -> %8d kB  %7.0f B/conn (%.1f KiB)  heap %7.0f B/conn  trimmed %.1f KiB\n' \
         "$1/$2" "$m_open" "$m_rss_before_kib" "$m_rss_inflight_kib" \
         "$m_rss_bytes_per_conn" "$(echo "$m_rss_bytes_per_conn / 1024" | bc -l)" \
-        "$m_heap_bytes_per_conn"
+        "$m_heap_bytes_per_conn" "$(echo "$m_rss_trimmed_bytes_per_conn / 1024" | bc -l)"
 done
 exit $rc
