@@ -23,21 +23,22 @@
 #   scripts/bench-inflight.sh [-n N] [-p PORT] [-a ADDRS] [-d]
 # Target (issue "ntspoold", benchmark b): < 32 KiB per in-flight probe.
 #
-# Measured (2 cores, OpenSSL 3.0.19, libevent 2.1.12, N = 10,000), RSS and
-# heap in use per probe:
-#   tcp/                0.0 KiB  (socket buffers are kernel memory)
-#   ssl/tls            39.3 KiB  heap 41,295 B   bare OpenSSL, ClientHello sent
-#   probes/tls         42.1 KiB  heap 43,847 B   (was 42.2 KiB, 44,151 B)
-#   probes/connect      1.7 KiB  heap  1,647 B   (was 1,951 B)
-#   ssl/ke             19.0 KiB  heap 19,344 B   bare OpenSSL, handshake done
-#   probes/ke       30-36 KiB    heap 21,934 B   (was 22,239 B)
-#   probes/ntp      28-32 KiB    heap  6,121 B   (was 10,040 B)
+# Measured (2 cores, OpenSSL 3.0.19, libevent 2.1.12, N = 10,000), RSS, heap
+# in use and RSS after malloc_trim(0), per probe:
+#   tcp/                0.0 KiB                     (socket buffers are kernel memory)
+#   ssl/tls            39.3 KiB  heap 41,295 B  39.3  bare OpenSSL, ClientHello sent
+#   probes/tls         42.0 KiB  heap 43,846 B  42.0  (was 42.2 KiB, 44,151 B)
+#   probes/connect      1.7 KiB  heap  1,647 B   1.7  (was 2.0 KiB, 1,951 B)
+#   ssl/ke             19.0 KiB  heap 19,344 B  19.0  bare OpenSSL, handshake done
+#   probes/ke       31-36 KiB    heap 21,936 B  22.4  (heap was 22,239 B)
+#   probes/ntp      28-34 KiB    heap  6,122 B   7.9  (heap was 10,040 B)
 # In the ke and ntp stages RSS is mostly what the handshakes freed: every
 # probe went through one (a 21 KiB buffer and an 8 KiB BIO, freed after it)
 # and glibc keeps the freed holes between live blocks, so RSS there depends
-# on how many handshakes overlapped (it varies from run to run); the heap
-# figure is what a probe holds.  In a service whose probes are spread over
-# the stages the holes are reused by the next handshakes.
+# on how many handshakes overlapped (it varies from run to run); malloc_trim
+# gives those pages back, and the heap figure is what a probe holds.  In a
+# service whose probes are spread over the stages the holes are reused by
+# the next handshakes.
 #
 # The target (< 32 KiB) is met in the connect, ke and ntp stages, not in the
 # TLS handshake: OpenSSL 3.0 alone holds 39.3 KiB there (bare baseline), 7.3
