@@ -48,8 +48,7 @@ struct ke {
     struct tlsctx *tls;
     int fd;                         /* owned until the bufferevent takes it */
     struct event *ev_connect;
-    struct event *ev_deadline;
-    struct event *ev_later;         /* delivers failures found synchronously */
+    struct event *ev_deadline;      /* also delivers failures found while starting */
     struct bufferevent *bev;
     struct ssl_st *ssl;             /* owned until the bufferevent takes it */
     char *host;
@@ -62,7 +61,8 @@ struct ke {
     size_t fixed_len;
     double t_start, t_connected;
     double connect_time, handshake_time; /* -1 until known */
-    enum ke_status later_status;    /* fail_later(): the outcome to deliver */
+    bool later;                     /* fail_later() was called: */
+    enum ke_status later_status;    /* the outcome to deliver */
     char *later_detail;             /* and its detail (NULL: none) */
     ke_done_fn *done;
     void *arg;
@@ -84,8 +84,6 @@ release(struct ke *k)
         event_free(k->ev_connect);
     if (k->ev_deadline)
         event_free(k->ev_deadline);
-    if (k->ev_later)
-        event_free(k->ev_later);
     if (k->bev) {
         /* The response holds cookies: wipe what is left of it (complete()
            pulled it into one chain already). */
@@ -103,7 +101,7 @@ release(struct ke *k)
         if (k->fd >= 0)
             close(k->fd);
     }
-    k->ev_connect = k->ev_deadline = k->ev_later = NULL;
+    k->ev_connect = k->ev_deadline = NULL;
     k->bev = NULL;
     k->ssl = NULL;
     k->fd = -1;
@@ -180,24 +178,16 @@ fail(struct ke *k, enum ke_status st, const char *fmt, ...)
     finish(k, st, &r, NULL);
 }
 
-static void
-on_later(evutil_socket_t fd, short what, void *arg)
-{
-    struct ke *k = arg;
-
-    (void)fd;
-    (void)what;
-    fail(k, k->later_status, "%s", k->later_detail ? k->later_detail : "");
-}
-
-/* A failure found while starting: deliver from the loop, not from ke_start. */
+/* A failure found while starting: deliver from the loop, not from ke_start,
+   through the deadline timer (one event less per exchange in flight). */
 static void
 fail_later(struct ke *k, enum ke_status st, const char *detail)
 {
+    k->later = true;
     k->later_status = st;
     free(k->later_detail);
     k->later_detail = detail[0] ? strdup(detail) : NULL;
-    event_active(k->ev_later, EV_TIMEOUT, 0);
+    event_active(k->ev_deadline, EV_TIMEOUT, 0);
 }
 
 static void
@@ -208,7 +198,9 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    if (k->state == KE_ST_CONNECT) {
+    if (k->later) {
+        fail(k, k->later_status, "%s", k->later_detail ? k->later_detail : "");
+    } else if (k->state == KE_ST_CONNECT) {
         fail(k, KE_CONNECT_TIMEOUT, "TCP connect did not complete in %.1f s", limit);
     } else {
         size_t got = k->bev ? evbuffer_get_length(bufferevent_get_input(k->bev)) : 0;
@@ -475,9 +467,8 @@ ke_start(struct event_base *base, struct tlsctx *tls, const struct ke_target *t,
     k->t_start = ke_monotime();
     k->connect_time = k->handshake_time = -1;
     k->host = strdup(t->host);
-    k->ev_later = event_new(base, -1, 0, on_later, k);
     k->ev_deadline = evtimer_new(base, on_deadline, k);
-    if (!k->host || !k->ev_later || !k->ev_deadline) {
+    if (!k->host || !k->ev_deadline) {
         release(k);
         free(k->host);
         free(k);

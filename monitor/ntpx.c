@@ -60,7 +60,6 @@ struct ntpx {
     int timeout_ms;
     int dns_timeout_ms;
     struct ntp_result res;
-    struct pkt_response resp;
 };
 
 static void
@@ -86,12 +85,13 @@ wipe_free(struct ntpx *x)
     explicit_bzero(x->c2s, sizeof(x->c2s));
     explicit_bzero(x->s2c, sizeof(x->s2c));
     explicit_bzero(x->cookie, sizeof(x->cookie));
-    explicit_bzero(&x->resp, sizeof(x->resp));
     free(x);
 }
 
+/* End the exchange; resp, the reply accepted (NULL: none), hands its first
+   cookie on. */
 static void
-finish(struct ntpx *x, enum ntp_status st)
+finish_with(struct ntpx *x, enum ntp_status st, const struct pkt_response *resp)
 {
     const uint8_t *cookie = NULL;
     size_t cookie_len = 0;
@@ -101,14 +101,20 @@ finish(struct ntpx *x, enum ntp_status st)
     x->finished = true;
     release(x);
     x->res.status = st;
-    if (st == NTP_OK && x->resp.ncookies > 0) {
-        cookie = x->resp.cookies[0];
-        cookie_len = x->resp.cookie_len[0];
+    if (st == NTP_OK && resp && resp->ncookies > 0) {
+        cookie = resp->cookies[0];
+        cookie_len = resp->cookie_len[0];
     }
     if (st != NTP_OK)
         log_debug("ntp %s: %s: %s", x->server, result_ntp_status_str(st), x->res.detail);
     x->done(&x->res, cookie, cookie_len, x->arg);
     wipe_free(x);
+}
+
+static void
+finish(struct ntpx *x, enum ntp_status st)
+{
+    finish_with(x, st, NULL);
 }
 
 static void send_request(struct ntpx *x);
@@ -223,10 +229,10 @@ ts_add(const struct timespec *ts, double *out)
 }
 
 static void
-accept_reply(struct ntpx *x, enum pkt_resp_status st, const struct timespec *t4)
+accept_reply(struct ntpx *x, enum pkt_resp_status st, const struct pkt_response *p,
+             const struct timespec *t4)
 {
     struct ntp_result *r = &x->res;
-    const struct pkt_response *p = &x->resp;
     const struct timespec *t1 = x->have_t1_kernel ? &x->t1_kernel : &x->t1_user;
     uint64_t n1 = pkt_ntp_from_timespec(t1), n4 = pkt_ntp_from_timespec(t4);
 
@@ -252,13 +258,13 @@ accept_reply(struct ntpx *x, enum pkt_resp_status st, const struct timespec *t4)
         else if (strcmp(p->kiss, "RATE") == 0)
             s = NTP_KOD_RATE;
         result_detail(r->detail, "kiss-o'-death %s", p->kiss);
-        finish(x, s);
+        finish_with(x, s, p);
         return;
     }
     pkt_offset_delay(n1, p->t2, p->t3, n4, &r->offset, &r->delay);
     if (!x->have_t1_kernel)
         result_detail(r->detail, "no kernel transmit timestamp: t1 from user space");
-    finish(x, NTP_OK);
+    finish_with(x, NTP_OK, p);
 }
 
 static void
@@ -278,6 +284,8 @@ on_read(evutil_socket_t fd, short what, void *arg)
         struct iovec iov = {buf, sizeof(buf)};
         struct msghdr msg;
         struct timespec t4;
+        struct pkt_response resp;   /* here, not in x: most of a probe's wait
+                                       for a reply is spent without one */
         enum pkt_resp_status st;
         ssize_t n;
 
@@ -300,31 +308,33 @@ on_read(evutil_socket_t fd, short what, void *arg)
             x->last_why = "not from the server";
             continue;
         }
-        st = pkt_parse_response(buf, (size_t)n, &x->req, x->s2c, &x->resp);
-        if (st == PKT_RESP_KOD && strcmp(x->resp.kiss, "NTSN") &&
-            strcmp(x->resp.kiss, "DENY") && strcmp(x->resp.kiss, "RSTR") &&
-            strcmp(x->resp.kiss, "RATE")) {
+        st = pkt_parse_response(buf, (size_t)n, &x->req, x->s2c, &resp);
+        if (st == PKT_RESP_KOD && strcmp(resp.kiss, "NTSN") &&
+            strcmp(resp.kiss, "DENY") && strcmp(resp.kiss, "RSTR") &&
+            strcmp(resp.kiss, "RATE")) {
             /* Other kiss codes (INIT, STEP, ...) are informational (RFC 5905
                7.4): an authentic one is an ordinary stratum-0 answer, which
                the scorer judges as unsynchronised. */
-            if (x->resp.authenticated) {
-                result_detail(x->res.detail, "stratum 0 with kiss code %s", x->resp.kiss);
-                x->resp.kiss[0] = '\0';
+            if (resp.authenticated) {
+                result_detail(x->res.detail, "stratum 0 with kiss code %s", resp.kiss);
+                resp.kiss[0] = '\0';
                 st = PKT_RESP_OK;
             } else {
                 st = PKT_RESP_IGNORE;
-                x->resp.why = "unauthenticated kiss code";
+                resp.why = "unauthenticated kiss code";
             }
         }
         if (st == PKT_RESP_IGNORE) {
             x->ignored++;
-            x->last_why = x->resp.why;
+            x->last_why = resp.why;
             log_debug("ntp %s: ignored a packet: %s", x->server, x->last_why);
+            explicit_bzero(&resp, sizeof(resp));
             continue;
         }
         if (!x->have_t1_kernel)
             drain_errqueue(x);
-        accept_reply(x, st, &t4);
+        accept_reply(x, st, &resp, &t4);   /* frees x */
+        explicit_bzero(&resp, sizeof(resp));
         return;
     }
 }

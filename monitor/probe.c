@@ -9,7 +9,9 @@
  * Memory: thousands of probes may wait in a key exchange at once, so the
  * struct probe_result (a few KB) and the secrets are allocated only when the
  * first key exchange ends well; a probe that fails before that delivers a
- * result built on the stack. */
+ * result built on the stack.  Of the key exchange's cookies (up to 8) the
+ * secrets keep the two the NTP exchanges can use: #1's and the fallback of
+ * #2. */
 #include "monitor/probe.h"
 
 #include <arpa/inet.h>
@@ -29,6 +31,20 @@
 
 enum probe_state { ST_KE_CAPS, ST_KE, ST_NTP1, ST_NTP2, ST_DONE };
 
+#define PROBE_COOKIES 2             /* cookies kept for the NTP exchanges */
+
+/* What the NTP exchanges need of the key exchange's secrets. */
+struct ntp_secrets {
+    int aead;
+    size_t key_len;
+    uint8_t c2s[NKE_MAX_KEY_LEN], s2c[NKE_MAX_KEY_LEN];
+    int ncookies;
+    uint8_t cookie[PROBE_COOKIES][NKE_MAX_COOKIE_LEN];
+    uint16_t cookie_len[PROBE_COOKIES];
+    char ntp_server[NKE_MAX_SERVER_LEN + 1];
+    uint16_t ntp_port;
+};
+
 struct probe {
     enum probe_state state;
     struct event_base *base;
@@ -41,14 +57,13 @@ struct probe {
     struct sockaddr_storage addr;
     struct ke *ke;
     struct ntpx *ntpx;
-    struct event *ev_later;         /* delivers a failure to start */
-    struct event *ev_deadline;
+    struct event *ev_deadline;      /* also delivers a failure to start */
     probe_done_fn *done;
     void *arg;
     int64_t start_time;             /* wall clock at the start */
     double start_frac;
     struct probe_result *res;       /* NULL until result_get() */
-    struct ke_secrets *sec;         /* keys and cookies for the NTP phase */
+    struct ntp_secrets *sec;        /* keys and cookies for the NTP phase */
 };
 
 /* The facts known from the start, for a result. */
@@ -112,11 +127,9 @@ release(struct probe *p)
     ntpx_cancel(p->ntpx);
     p->ke = NULL;
     p->ntpx = NULL;
-    if (p->ev_later)
-        event_free(p->ev_later);
     if (p->ev_deadline)
         event_free(p->ev_deadline);
-    p->ev_later = p->ev_deadline = NULL;
+    p->ev_deadline = NULL;
 }
 
 /* End the probe with res (p->res, or one on the caller's stack). */
@@ -218,7 +231,7 @@ start_ntp(struct probe *p)
 
     if (tlsctx_random(&rnd, 1) != 0)
         rnd = 0;
-    struct ke_secrets *sec = p->sec;
+    struct ntp_secrets *sec = p->sec;
 
     memset(&nt, 0, sizeof(nt));
     nt.server = sec->ntp_server;
@@ -238,10 +251,9 @@ start_ntp(struct probe *p)
     nt.timeout_ms = p->t.ntp_timeout_ms;
     p->res->n_ntp = i + 1;
     /* The cookie is spent: shift the rest down (RFC 8915 5.7: never reuse). */
-    memmove(&sec->cookie[0], &sec->cookie[1],
-            sizeof(sec->cookie[0]) * (NKE_MAX_COOKIES - 1));
+    memmove(&sec->cookie[0], &sec->cookie[1], sizeof(sec->cookie[0]) * (PROBE_COOKIES - 1));
     memmove(&sec->cookie_len[0], &sec->cookie_len[1],
-            sizeof(sec->cookie_len[0]) * (NKE_MAX_COOKIES - 1));
+            sizeof(sec->cookie_len[0]) * (PROBE_COOKIES - 1));
     sec->ncookies--;
     p->ntpx = ntpx_start(p->base, p->dns, &nt, on_ntp, p);
     explicit_bzero(cookie, sizeof(cookie));
@@ -258,7 +270,7 @@ on_ntp(const struct ntp_result *r, const uint8_t *cookie, size_t cookie_len, voi
     struct probe *p = arg;
     int i = p->state == ST_NTP1 ? 0 : 1;
 
-    struct ke_secrets *sec = p->sec;
+    struct ntp_secrets *sec = p->sec;
 
     p->ntpx = NULL;
     p->res->ntp[i] = *r;
@@ -267,12 +279,12 @@ on_ntp(const struct ntp_result *r, const uint8_t *cookie, size_t cookie_len, voi
            work; without one, fall back to the next key-exchange cookie. */
         if (cookie_len > 0 && cookie_len <= NKE_MAX_COOKIE_LEN) {
             memmove(&sec->cookie[1], &sec->cookie[0],
-                    sizeof(sec->cookie[0]) * (NKE_MAX_COOKIES - 1));
+                    sizeof(sec->cookie[0]) * (PROBE_COOKIES - 1));
             memmove(&sec->cookie_len[1], &sec->cookie_len[0],
-                    sizeof(sec->cookie_len[0]) * (NKE_MAX_COOKIES - 1));
+                    sizeof(sec->cookie_len[0]) * (PROBE_COOKIES - 1));
             memcpy(sec->cookie[0], cookie, cookie_len);
             sec->cookie_len[0] = (uint16_t)cookie_len;
-            if (sec->ncookies < NKE_MAX_COOKIES)
+            if (sec->ncookies < PROBE_COOKIES)
                 sec->ncookies++;
         }
         if (sec->ncookies > 0) {
@@ -297,6 +309,24 @@ pick_aead(const struct probe *p, const struct ke_result *caps)
         }
     }
     return -1;
+}
+
+/* The keys, the first PROBE_COOKIES cookies and the NTP server of sec. */
+static void
+keep_secrets(struct ntp_secrets *k, const struct ke_secrets *sec)
+{
+    memset(k, 0, sizeof(*k));
+    k->aead = sec->aead;
+    k->key_len = sec->key_len;
+    memcpy(k->c2s, sec->c2s, sizeof(k->c2s));
+    memcpy(k->s2c, sec->s2c, sizeof(k->s2c));
+    k->ncookies = sec->ncookies < PROBE_COOKIES ? sec->ncookies : PROBE_COOKIES;
+    for (int i = 0; i < k->ncookies; i++) {
+        memcpy(k->cookie[i], sec->cookie[i], sec->cookie_len[i]);
+        k->cookie_len[i] = sec->cookie_len[i];
+    }
+    memcpy(k->ntp_server, sec->ntp_server, sizeof(k->ntp_server));
+    k->ntp_port = sec->ntp_port;
 }
 
 static void
@@ -365,17 +395,9 @@ on_ke(const struct ke_result *r, const struct ke_secrets *sec, void *arg)
         return;
     }
     p->res->ke = ke;
-    *p->sec = *sec;
+    keep_secrets(p->sec, sec);
     p->state = ST_NTP1;
     start_ntp(p);
-}
-
-static void
-on_later(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    finish_not_started(arg);
 }
 
 /* The backstop of STYLE.md: every phase has its own limit, and this one
@@ -462,13 +484,8 @@ probe_start(struct event_base *base, struct evdns_base *dns, struct tlsctx *tls,
     }
     memcpy(&p->addr, t->addr, t->addrlen);
     p->t.addr = (const struct sockaddr *)&p->addr;
-    p->ev_later = event_new(base, -1, 0, on_later, p);
     p->ev_deadline = evtimer_new(base, on_deadline, p);
-    if (!p->ev_later || !p->ev_deadline) {
-        if (p->ev_later)
-            event_free(p->ev_later);
-        if (p->ev_deadline)
-            event_free(p->ev_deadline);
+    if (!p->ev_deadline) {
         destroy(p);
         return NULL;
     }
@@ -491,8 +508,8 @@ probe_start(struct event_base *base, struct evdns_base *dns, struct tlsctx *tls,
         p->state = ST_KE;
         rc = start_ke(p, NKE_SHAPE_PLAIN, t->aeads, t->naeads);
     }
-    if (rc != 0)
-        event_active(p->ev_later, EV_TIMEOUT, 0);
+    if (rc != 0)    /* on_deadline finds nothing in flight: finish_not_started */
+        event_active(p->ev_deadline, EV_TIMEOUT, 0);
     return p;
 }
 

@@ -111,9 +111,14 @@ conf_keys() {
     done
 }
 
-# make_pki: $tmp/pki/{ca.crt,server.crt,server.key}; the leaf is valid for
-# localhost and *.bench.test (every source name of the benchmarks).
+# make_pki [SAN...]: $tmp/pki/{ca.crt,server.crt,server.key}; the leaf is
+# valid for localhost and *.bench.test (every source name of the benchmarks)
+# and any further subjectAltName entries given (e.g. IP:127.0.0.1).
 make_pki() {
+    extra=""
+    for san in "$@"; do
+        extra="$extra,$san"
+    done
     d=$tmp/pki
     mkdir -p "$d"
     openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$d/ca.key" 2>/dev/null
@@ -123,7 +128,7 @@ make_pki() {
     openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$d/server.key" 2>/dev/null
     openssl req -new -key "$d/server.key" -out "$d/server.csr" -subj "/CN=localhost" 2>/dev/null
     printf '%s\n' 'basicConstraints=critical,CA:FALSE' 'keyUsage=critical,digitalSignature' \
-        'extendedKeyUsage=serverAuth' 'subjectAltName=DNS:localhost,DNS:*.bench.test' >"$d/leaf.ext"
+        'extendedKeyUsage=serverAuth' "subjectAltName=DNS:localhost,DNS:*.bench.test$extra" >"$d/leaf.ext"
     openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
         -out "$d/server.crt" -days 2 -extfile "$d/leaf.ext" 2>/dev/null
     openssl verify -CAfile "$d/ca.crt" "$d/server.crt" >/dev/null || die "test PKI does not verify"
@@ -155,10 +160,11 @@ start_ntstestd() {
         --ready-file "$tmp/$1.ready" 2>"$tmp/$1.log" &
     eval "PID_$1=$!"
     PIDS="$PIDS $!"
-    i=0
+    # Not $i: start_servers counts its servers in it.
+    _tries=0
     while [ ! -s "$tmp/$1.ready" ]; do
-        i=$((i + 1))
-        [ $i -le 100 ] || { cat "$tmp/$1.log" >&2; die "ntstestd $1 did not start"; }
+        _tries=$((_tries + 1))
+        [ $_tries -le 100 ] || { cat "$tmp/$1.log" >&2; die "ntstestd $1 did not start"; }
         sleep 0.1
     done
 }

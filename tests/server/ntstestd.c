@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -116,6 +117,9 @@ usage(FILE *f)
 "  --stratum N            stratum of the replies (default 2)\n"
 "  --leap N               leap indicator of the replies (default 0)\n"
 "  --offset-ms X          shift the clock of the replies by X ms\n"
+"  --max-conns N          NTS-KE connections held at once (default 256; the\n"
+"                         descriptor limit is raised to fit)\n"
+"  --conn-timeout S       one whole NTS-KE connection (default 5 s)\n"
 "  --pidfile FILE         write our pid to FILE\n"
 "  --ready-file FILE      write \"KE_PORT NTP_PORT\" to FILE once listening\n"
 "  -v, --verbose          log more (twice: debug)\n"
@@ -132,6 +136,23 @@ usage(FILE *f)
         col += w;
     }
     fputc('\n', f);
+}
+
+/* Room for the KE connections: the soft descriptor limit raised towards
+   the hard one when need is above it. */
+static int
+raise_nofile(rlim_t need)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return -1;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < need)
+            return -1;
+    }
+    return 0;
 }
 
 static int
@@ -192,7 +213,7 @@ bind_one(const char *addr, int type, uint16_t port, uint16_t *got)
     else /* the kernel's receive time: a stalled server still answers true times */
         setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
     if (bind(fd, (struct sockaddr *)&ss, len) != 0 ||
-        (type == SOCK_STREAM && listen(fd, 64) != 0) ||
+        (type == SOCK_STREAM && listen(fd, 1024) != 0) ||
         getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
         int e = errno;
         close(fd);
@@ -269,6 +290,7 @@ enum {
     OPT_KE_PORT = 256, OPT_NTP_PORT, OPT_LISTEN, OPT_CERT, OPT_KEY, OPT_AEADS, OPT_TOKEN,
     OPT_MONITOR_KEY, OPT_UUID, OPT_SERVER_RECORD, OPT_PORT_RECORD, OPT_MISBEHAVE,
     OPT_PIDFILE, OPT_READY_FILE, OPT_STRATUM, OPT_LEAP, OPT_OFFSET_MS, OPT_CODEPOINTS,
+    OPT_MAX_CONNS, OPT_CONN_TIMEOUT,
 };
 
 static const struct option long_options[] = {
@@ -290,6 +312,8 @@ static const struct option long_options[] = {
     {"leap", required_argument, NULL, OPT_LEAP},
     {"offset-ms", required_argument, NULL, OPT_OFFSET_MS},
     {"codepoints", required_argument, NULL, OPT_CODEPOINTS},
+    {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
+    {"conn-timeout", required_argument, NULL, OPT_CONN_TIMEOUT},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -321,6 +345,8 @@ main(int argc, char **argv)
     cfg.port_record = -1;
     cfg.stratum = 2;
     cfg.codepoints = 3;
+    cfg.ke_timeout_s = TSRV_KE_TIMEOUT_S;
+    cfg.ke_max_conns = TSRV_KE_MAX_CONNS;
     log_init("ntstestd", LOG_LEVEL_WARN);
 
     while ((opt = getopt_long(argc, argv, "vh", long_options, NULL)) != -1) {
@@ -411,6 +437,16 @@ main(int argc, char **argv)
             else
                 log_fatal(2, "bad --codepoints: %s (permanent, experimental, both)", optarg);
             break;
+        case OPT_MAX_CONNS:
+            if (util_parse_long(optarg, 1, 1000000, &v) != 0)
+                log_fatal(2, "bad --max-conns: %s", optarg);
+            cfg.ke_max_conns = (int)v;
+            break;
+        case OPT_CONN_TIMEOUT:
+            if (util_parse_long(optarg, 1, 3600, &v) != 0)
+                log_fatal(2, "bad --conn-timeout: %s", optarg);
+            cfg.ke_timeout_s = (int)v;
+            break;
         case 'v':
             verbose++;
             break;
@@ -428,6 +464,9 @@ main(int argc, char **argv)
     }
     if (!cert || !key)
         log_fatal(2, "--cert and --key are required");
+    if (raise_nofile((rlim_t)cfg.ke_max_conns + 64) != 0)
+        log_fatal(2, "--max-conns %d: the descriptor limit is too low (ulimit -Hn)",
+                  cfg.ke_max_conns);
     if (nlisten == 0)
         listen_addrs[nlisten++] = "127.0.0.1";
     log_init("ntstestd", verbose >= 2 ? LOG_LEVEL_DEBUG

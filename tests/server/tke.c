@@ -6,7 +6,7 @@
  * connection life on libevent: accept, TLS handshake (bufferevent_openssl in
  * accepting mode), read up to End of Message within TSRV_KE_MAX_REQ bytes,
  * answer in one write (ke-split: many small ones), send close_notify once
- * the output has drained, and close.  A deadline of TSRV_KE_TIMEOUT_S ends
+ * the output has drained, and close.  A deadline of --conn-timeout ends
  * every connection, so a silent or slow client holds nothing for long. */
 #include "tests/server/tke.h"
 
@@ -767,7 +767,7 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    log_info("ke %s: closed after %d s (state %d)", c->peer, TSRV_KE_TIMEOUT_S,
+    log_info("ke %s: closed after %d s (state %d)", c->peer, c->srv->cfg->ke_timeout_s,
              (int)c->state);
     conn_free(c);
 }
@@ -813,13 +813,13 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 {
     struct tke_server *s = arg;
     struct tke_conn *c;
-    struct timeval limit = {TSRV_KE_TIMEOUT_S, 0};
+    struct timeval limit = {s->cfg->ke_timeout_s, 0};
     int one = 1;
     SSL *ssl;
 
     (void)l;
     (void)salen;
-    if (s->nconns >= TSRV_KE_MAX_CONNS || !(c = calloc(1, sizeof(*c)))) {
+    if (s->nconns >= (size_t)s->cfg->ke_max_conns || !(c = calloc(1, sizeof(*c)))) {
         log_warn("ke: too many connections, refusing one");
         close(fd);
         return;

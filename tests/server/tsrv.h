@@ -16,8 +16,10 @@
 #define TSRV_MAX_TOKENS 16
 #define TSRV_MAX_LISTEN 8
 #define TSRV_KE_MAX_REQ 4096            /* request bytes we read before giving up */
-#define TSRV_KE_TIMEOUT_S 5             /* one whole connection, handshake included */
-#define TSRV_KE_MAX_CONNS 256           /* connections held at once */
+#define TSRV_KE_TIMEOUT_S 5             /* one whole connection, handshake included
+                                           (default of --conn-timeout) */
+#define TSRV_KE_MAX_CONNS 256           /* connections held at once (default of
+                                           --max-conns) */
 #define TSRV_COOKIES 8                  /* cookies per KE response (RFC 8915 4.1.6) */
 
 /* Deliberate faults: one bit each, named on the command line. */
@@ -60,6 +62,8 @@ struct tsrv_config {
     unsigned misbehave;                 /* enum tsrv_misbehave bits */
     int stratum, leap;
     double offset_ms;                   /* added to the clock in replies */
+    int ke_timeout_s;                   /* one whole KE connection */
+    int ke_max_conns;                   /* KE connections held at once */
     unsigned codepoints;                /* pool code point sets understood: bit 0
                                            permanent, bit 1 experimental; the
                                            other set's records are unknown */

@@ -71,6 +71,18 @@ on_ke(const struct ke_result *r, const struct ke_secrets *sec, void *arg)
     event_base_loopbreak(base);
 }
 
+/* One exchange to t, run to its end. */
+static enum ke_status
+ke_run(const struct ke_target *t)
+{
+    ke_calls = 0;
+    CHECK(ke_start(base, tls, t, on_ke, NULL) != NULL);
+    CHECK_INT(ke_calls, 0);             /* never from inside ke_start */
+    run_loop(5);
+    CHECK_INT(ke_calls, 1);
+    return ke_res.status;
+}
+
 static enum ke_status
 ke_to(uint16_t port, int timeout_ms)
 {
@@ -79,12 +91,7 @@ ke_to(uint16_t port, int timeout_ms)
     struct ke_target t = {.host = "127.0.0.1", .addr = (struct sockaddr *)&sa,
                           .addrlen = sizeof(sa), .req = &req, .timeout_ms = timeout_ms};
 
-    ke_calls = 0;
-    CHECK(ke_start(base, tls, &t, on_ke, NULL) != NULL);
-    CHECK_INT(ke_calls, 0);             /* never from inside ke_start */
-    run_loop(5);
-    CHECK_INT(ke_calls, 1);
-    return ke_res.status;
+    return ke_run(&t);
 }
 
 /* A listener that accepts and then says `banner` (or nothing) forever. */
@@ -146,6 +153,21 @@ test_ke(void)
     if (kept >= 0)
         close(kept);
     banner = NULL;
+
+    /* A failure found inside ke_start (an address longer than any) comes
+       from the loop at once, through the deadline timer, not at the limit. */
+    {
+        struct nke_request req = {.shape = NKE_SHAPE_PLAIN, .aeads = {15}, .naeads = 1};
+        struct sockaddr_storage big[2];
+        struct ke_target t = {.host = "127.0.0.1", .addr = (struct sockaddr *)big,
+                              .addrlen = sizeof(big), .req = &req, .timeout_ms = 5000};
+
+        memset(big, 0, sizeof(big));
+        t0 = ke_monotime();
+        CHECK_INT(ke_run(&t), KE_LOCAL_ERROR);
+        CHECK(strstr(ke_res.detail, "bad address") != NULL);
+        CHECK(ke_monotime() - t0 < 1.0);
+    }
 
     /* Cancel before anything happened: no callback, no leak. */
     {
