@@ -429,8 +429,6 @@ on_connect(evutil_socket_t fd, short what, void *arg)
     k->t_connected = ke_monotime();
     k->connect_time = k->t_connected - k->t_start;
     k->state = KE_ST_TLS;
-    event_free(k->ev_connect);
-    k->ev_connect = NULL;
     /* Made only now: a probe waiting for a silent server's SYN-ACK holds
        no TLS state. */
     k->ssl = tlsctx_ssl_new(k->tls, k->host);
@@ -450,6 +448,12 @@ on_connect(evutil_socket_t fd, short what, void *arg)
         fail(k, KE_LOCAL_ERROR, "cannot create the TLS bufferevent");
         return;
     }
+    /* Freed only now that the bufferevent watches the socket: the interest
+       in writability never lapses, so the kernel's epoll set is not touched
+       (the connect event is persistent for this: libevent would drop a
+       one-shot one before this callback). */
+    event_free(k->ev_connect);
+    k->ev_connect = NULL;
     bufferevent_openssl_set_allow_dirty_shutdown(k->bev, 1);
     bufferevent_setcb(k->bev, on_read, NULL, on_event, k);
 }
@@ -532,7 +536,7 @@ ke_start(struct event_base *base, struct tlsctx *tls, const struct ke_target *t,
         fail_later(k, st, detail);
         return k;
     }
-    k->ev_connect = event_new(base, k->fd, EV_WRITE, on_connect, k);
+    k->ev_connect = event_new(base, k->fd, EV_WRITE | EV_PERSIST, on_connect, k);
     if (!k->ev_connect || event_add(k->ev_connect, NULL) != 0)
         fail_later(k, KE_LOCAL_ERROR, "cannot watch the socket");
     return k;
