@@ -38,6 +38,7 @@ struct ntpx {
     struct event_base *base;
     struct dns_req *dreq;
     int fd;
+    struct ntpx_sock *sock;         /* fd belongs to it: not ours to close */
     struct event *ev_read;
     struct event *ev_timeout;
     struct event *ev_later;
@@ -75,9 +76,24 @@ release(struct ntpx *x)
     if (x->ev_later)
         event_free(x->ev_later);
     x->ev_read = x->ev_timeout = x->ev_later = NULL;
-    if (x->fd >= 0)
+    if (x->fd >= 0 && !x->sock)
         close(x->fd);
     x->fd = -1;
+}
+
+void
+ntpx_sock_init(struct ntpx_sock *s)
+{
+    s->fd = -1;
+    s->family = AF_UNSPEC;
+}
+
+void
+ntpx_sock_close(struct ntpx_sock *s)
+{
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
 }
 
 static void
@@ -189,6 +205,8 @@ msg_timestamp(struct msghdr *msg, struct timespec *ts)
     return false;
 }
 
+/* Read the transmit timestamp of our request from the error queue; before
+   the request is sent (a shared socket), empty the queue instead. */
 static void
 drain_errqueue(struct ntpx *x)
 {
@@ -209,9 +227,13 @@ drain_errqueue(struct ntpx *x)
         msg.msg_controllen = sizeof(control.buf);
         if (recvmsg(x->fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
             return;
-        if (!x->have_t1_kernel && msg_timestamp(&msg, &ts)) {
+        if (!x->sent)
+            continue;               /* an earlier exchange's: dropped */
+        if (msg_timestamp(&msg, &ts)) {
+            /* One request, one timestamp: no need to look for more. */
             x->t1_kernel = ts;
             x->have_t1_kernel = true;
+            return;
         }
     }
 }
@@ -361,14 +383,27 @@ send_request(struct ntpx *x)
         finish(x, NTP_LOCAL_ERROR);
         return;
     }
-    x->fd = socket(x->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (x->fd < 0) {
-        result_detail(x->res.detail, "socket: %s", strerror(errno));
-        finish(x, NTP_LOCAL_ERROR);
-        return;
+    if (x->sock && x->sock->fd >= 0 && x->sock->family == x->addr.ss_family) {
+        /* The probe's socket, used before: what an earlier exchange left in
+           the error queue must not pass for our transmit timestamp. */
+        x->fd = x->sock->fd;
+        drain_errqueue(x);
+    } else {
+        x->fd = socket(x->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (x->fd < 0) {
+            result_detail(x->res.detail, "socket: %s", strerror(errno));
+            finish(x, NTP_LOCAL_ERROR);
+            return;
+        }
+        /* Without kernel timestamps we fall back to the user-space clock. */
+        (void)setsockopt(x->fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof(flags));
+        if (x->sock && x->sock->fd < 0) {
+            x->sock->fd = x->fd;
+            x->sock->family = x->addr.ss_family;
+        } else {
+            x->sock = NULL;         /* a socket of our own after all */
+        }
     }
-    /* Without kernel timestamps we fall back to the user-space clock. */
-    (void)setsockopt(x->fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof(flags));
     x->ev_read = event_new(x->base, x->fd, EV_READ | EV_PERSIST, on_read, x);
     tv.tv_sec = x->timeout_ms / 1000;
     tv.tv_usec = (x->timeout_ms % 1000) * 1000;
@@ -419,6 +454,7 @@ ntpx_start(struct event_base *base, struct evdns_base *dns, const struct ntpx_ta
     if (!x)
         return NULL;
     x->fd = -1;
+    x->sock = t->sock;
     x->base = base;
     x->done = done;
     x->arg = arg;

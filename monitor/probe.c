@@ -41,6 +41,7 @@ struct probe {
     struct sockaddr_storage addr;
     struct ke *ke;
     struct ntpx *ntpx;
+    struct ntpx_sock udp;           /* the NTP exchanges' socket */
     struct event *ev_later;         /* delivers a failure to start */
     struct event *ev_deadline;
     probe_done_fn *done;
@@ -112,6 +113,7 @@ release(struct probe *p)
     ntpx_cancel(p->ntpx);
     p->ke = NULL;
     p->ntpx = NULL;
+    ntpx_sock_close(&p->udp);
     if (p->ev_later)
         event_free(p->ev_later);
     if (p->ev_deadline)
@@ -216,7 +218,8 @@ start_ntp(struct probe *p)
     uint8_t rnd = 0;
     uint8_t cookie[NKE_MAX_COOKIE_LEN];
 
-    if (tlsctx_random(&rnd, 1) != 0)
+    /* A draw only when there is a choice (each call locks the DRBG). */
+    if (span > 1 && tlsctx_random(&rnd, 1) != 0)
         rnd = 0;
     struct ke_secrets *sec = p->sec;
 
@@ -236,6 +239,7 @@ start_ntp(struct probe *p)
     nt.cookie_len = sec->cookie_len[0];
     nt.cookies_wanted = p->t.cookies_min + (span > 1 ? rnd % span : 0);
     nt.timeout_ms = p->t.ntp_timeout_ms;
+    nt.sock = &p->udp;
     p->res->n_ntp = i + 1;
     /* The cookie is spent: shift the rest down (RFC 8915 5.7: never reuse). */
     memmove(&sec->cookie[0], &sec->cookie[1],
@@ -433,6 +437,7 @@ probe_start(struct event_base *base, struct evdns_base *dns, struct tlsctx *tls,
     p->base = base;
     p->dns = dns;
     p->tls = tls;
+    ntpx_sock_init(&p->udp);
     p->t = *t;
     p->done = done;
     p->arg = arg;
