@@ -345,15 +345,14 @@ on_event(struct bufferevent *bev, short what, void *arg)
     int err = EVUTIL_SOCKET_ERROR();
 
     if (what & BEV_EVENT_CONNECTED) {
-        struct ke_result r;
-        enum ke_status st;
-
         k->state = KE_ST_EXCHANGE;
         k->handshake_time = ke_monotime() - k->t_connected;
-        /* The TLS facts are read again when the exchange ends. */
-        st = res_begin(k, &r);
-        if (st != KE_OK) {
-            finish(k, st, &r, NULL);
+        /* The TLS facts are read when the exchange ends: only the verdict
+           now (printing the certificate's names twice per probe showed). */
+        if (tlsctx_session_status(k->ssl) != KE_OK) {
+            struct ke_result r;
+
+            finish(k, res_begin(k, &r), &r, NULL);
             return;
         }
         bufferevent_setwatermark(bev, EV_READ, 0, NKE_MAX_MSG_LEN + 1);
