@@ -47,6 +47,8 @@ struct ntpx {
     char server[NKE_MAX_SERVER_LEN + 1];
     int family;
     struct pkt_request req;
+    uint8_t rnd[NTPX_RANDOM_LEN];   /* given at the start, when have_rnd */
+    bool have_rnd;
     uint8_t c2s[AEAD_MAX_KEY_LEN], s2c[AEAD_MAX_KEY_LEN];
     uint8_t cookie[PKT_MAX_COOKIE_LEN];
     struct timespec t1_user;
@@ -63,6 +65,11 @@ struct ntpx {
     struct ntp_result res;
     struct pkt_response resp;
 };
+
+_Static_assert(NTPX_RANDOM_LEN == sizeof(((struct pkt_request *)0)->xmt) +
+                                     sizeof(((struct pkt_request *)0)->uid) +
+                                     sizeof(((struct pkt_request *)0)->nonce),
+               "NTPX_RANDOM_LEN is one request's random fields");
 
 static void
 release(struct ntpx *x)
@@ -99,6 +106,7 @@ ntpx_sock_close(struct ntpx_sock *s)
 static void
 wipe_free(struct ntpx *x)
 {
+    explicit_bzero(x->rnd, sizeof(x->rnd));
     explicit_bzero(x->c2s, sizeof(x->c2s));
     explicit_bzero(x->s2c, sizeof(x->s2c));
     explicit_bzero(x->cookie, sizeof(x->cookie));
@@ -355,7 +363,7 @@ static void
 send_request(struct ntpx *x)
 {
     uint8_t buf[PKT_MAX_LEN];
-    uint8_t rnd[sizeof(x->req.xmt) + sizeof(x->req.uid) + sizeof(x->req.nonce)];
+    uint8_t *rnd = x->rnd;
     long len;
     int flags = SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_RX_SOFTWARE |
                 SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_OPT_TSONLY;
@@ -367,8 +375,9 @@ send_request(struct ntpx *x)
     else
         inet_ntop(AF_INET, &((struct sockaddr_in *)&x->addr)->sin_addr, x->res.address,
                   sizeof(x->res.address));
-    /* One draw for the three (each call to the DRBG locks it). */
-    if (tlsctx_random(rnd, sizeof(rnd)) != 0) {
+    /* One draw for the three (each call to the DRBG locks it), unless the
+       caller drew them with more. */
+    if (!x->have_rnd && tlsctx_random(rnd, NTPX_RANDOM_LEN) != 0) {
         result_detail(x->res.detail, "no random bytes");
         finish(x, NTP_LOCAL_ERROR);
         return;
@@ -376,7 +385,7 @@ send_request(struct ntpx *x)
     memcpy(x->req.xmt, rnd, sizeof(x->req.xmt));
     memcpy(x->req.uid, rnd + sizeof(x->req.xmt), sizeof(x->req.uid));
     memcpy(x->req.nonce, rnd + sizeof(x->req.xmt) + sizeof(x->req.uid), sizeof(x->req.nonce));
-    explicit_bzero(rnd, sizeof(rnd));
+    explicit_bzero(x->rnd, sizeof(x->rnd));
     len = pkt_build_request(&x->req, buf, sizeof(buf));
     if (len < 0) {
         result_detail(x->res.detail, "cannot build the request");
@@ -481,6 +490,10 @@ ntpx_start(struct event_base *base, struct evdns_base *dns, const struct ntpx_ta
         result_detail(x->res.detail, "bad key exchange output");
         fail_later(x, NTP_LOCAL_ERROR);
         return x;
+    }
+    if (t->random) {
+        memcpy(x->rnd, t->random, NTPX_RANDOM_LEN);
+        x->have_rnd = true;
     }
     memcpy(x->c2s, t->c2s, t->key_len);
     memcpy(x->s2c, t->s2c, t->key_len);

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "monitor/pkt.h"
 #include "monitor/result.h"
 
 struct event_base;
@@ -19,6 +20,7 @@ struct evdns_base;
 struct ntpx;
 
 #define NTPX_DNS_TIMEOUT_MS 5000    /* bound on resolving a Server record name */
+#define NTPX_RANDOM_LEN     (8 + PKT_UID_LEN + PKT_MAX_NONCE_LEN) /* one request's */
 
 /* A UDP socket shared by the exchanges of one probe, so that the second
    does not pay for a socket of its own (socket, options, close and the
@@ -48,6 +50,9 @@ struct ntpx_target {
     int timeout_ms;
     int dns_timeout_ms;             /* resolving a name; 0: NTPX_DNS_TIMEOUT_MS */
     struct ntpx_sock *sock;         /* NULL: a socket of the exchange's own */
+    const uint8_t *random;          /* NTPX_RANDOM_LEN fresh random bytes for the
+                                       request (transmit timestamp, UID, nonce),
+                                       copied; NULL: drawn by the exchange */
 };
 
 /* r is valid during the call only.  cookie (cookie_len bytes) is the first
