@@ -95,10 +95,11 @@ make_pki() {
 start_servers() {
     ports=""
     spids=""
-    for i in $(seq 1 "$1"); do
-        start_ntstestd "t$i"
+    for n in $(seq 1 "$1"); do
+        start_ntstestd "t$n"
         ports="$ports${ports:+,}$KE_PORT"
-        eval "spids=\"\$spids \$PID_t$i\""
+        # not $i: start_ntstestd counts its wait in i
+        eval "spids=\"\$spids \$PID_t$n\""
     done
 }
 
