@@ -603,7 +603,7 @@ run(struct mon *m)
     }
     snprintf(m->work_url, sizeof(m->work_url), "%s%smonitoring/get_work", m->cfg.url,
              m->cfg.url[strlen(m->cfg.url) - 1] == '/' ? "" : "/");
-    m->base = event_base_new();
+    m->base = sch_event_base_new();
     m->batch = json_array();
     if (!m->base || !m->batch)
         goto out;

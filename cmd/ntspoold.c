@@ -438,7 +438,7 @@ run(struct svc *s)
         goto out;
     if (db_set_autocheckpoint(s->db, 0) != 0)
         goto out;
-    s->base = event_base_new();
+    s->base = sch_event_base_new();
     s->metrics = metrics_new();
     s->q = calloc(QUEUE_MAX, sizeof(*s->q));
     s->batch = calloc(BATCH_MAX, sizeof(*s->batch));

@@ -337,15 +337,14 @@ on_event(struct bufferevent *bev, short what, void *arg)
     int err = EVUTIL_SOCKET_ERROR();
 
     if (what & BEV_EVENT_CONNECTED) {
-        struct ke_result r;
-        enum ke_status st;
-
         k->state = KE_ST_EXCHANGE;
         k->handshake_time = ke_monotime() - k->t_connected;
-        /* The TLS facts are read again when the exchange ends. */
-        st = res_begin(k, &r);
-        if (st != KE_OK) {
-            finish(k, st, &r, NULL);
+        /* The TLS facts are read when the exchange ends: only the verdict
+           now (printing the certificate's names twice per probe showed). */
+        if (tlsctx_session_status(k->ssl) != KE_OK) {
+            struct ke_result r;
+
+            finish(k, res_begin(k, &r), &r, NULL);
             return;
         }
         bufferevent_setwatermark(bev, EV_READ, 0, NKE_MAX_MSG_LEN + 1);
@@ -421,8 +420,6 @@ on_connect(evutil_socket_t fd, short what, void *arg)
     k->t_connected = ke_monotime();
     k->connect_time = k->t_connected - k->t_start;
     k->state = KE_ST_TLS;
-    event_free(k->ev_connect);
-    k->ev_connect = NULL;
     /* Made only now: a probe waiting for a silent server's SYN-ACK holds
        no TLS state. */
     k->ssl = tlsctx_ssl_new(k->tls, k->host);
@@ -442,6 +439,12 @@ on_connect(evutil_socket_t fd, short what, void *arg)
         fail(k, KE_LOCAL_ERROR, "cannot create the TLS bufferevent");
         return;
     }
+    /* Freed only now that the bufferevent watches the socket: the interest
+       in writability never lapses, so the kernel's epoll set is not touched
+       (the connect event is persistent for this: libevent would drop a
+       one-shot one before this callback). */
+    event_free(k->ev_connect);
+    k->ev_connect = NULL;
     bufferevent_openssl_set_allow_dirty_shutdown(k->bev, 1);
     bufferevent_setcb(k->bev, on_read, NULL, on_event, k);
 }
@@ -523,7 +526,7 @@ ke_start(struct event_base *base, struct tlsctx *tls, const struct ke_target *t,
         fail_later(k, st, detail);
         return k;
     }
-    k->ev_connect = event_new(base, k->fd, EV_WRITE, on_connect, k);
+    k->ev_connect = event_new(base, k->fd, EV_WRITE | EV_PERSIST, on_connect, k);
     if (!k->ev_connect || event_add(k->ev_connect, NULL) != 0)
         fail_later(k, KE_LOCAL_ERROR, "cannot watch the socket");
     return k;

@@ -38,6 +38,7 @@ struct ntpx {
     struct event_base *base;
     struct dns_req *dreq;
     int fd;
+    struct ntpx_sock *sock;         /* fd belongs to it: not ours to close */
     struct event *ev_read;
     struct event *ev_timeout;
     struct event *ev_later;
@@ -46,6 +47,8 @@ struct ntpx {
     char server[NKE_MAX_SERVER_LEN + 1];
     int family;
     struct pkt_request req;
+    uint8_t rnd[NTPX_RANDOM_LEN];   /* given at the start, when have_rnd */
+    bool have_rnd;
     uint8_t c2s[AEAD_MAX_KEY_LEN], s2c[AEAD_MAX_KEY_LEN];
     uint8_t cookie[PKT_MAX_COOKIE_LEN];
     struct timespec t1_user;
@@ -62,6 +65,11 @@ struct ntpx {
     struct ntp_result res;
 };
 
+_Static_assert(NTPX_RANDOM_LEN == sizeof(((struct pkt_request *)0)->xmt) +
+                                     sizeof(((struct pkt_request *)0)->uid) +
+                                     sizeof(((struct pkt_request *)0)->nonce),
+               "NTPX_RANDOM_LEN is one request's random fields");
+
 static void
 release(struct ntpx *x)
 {
@@ -74,14 +82,30 @@ release(struct ntpx *x)
     if (x->ev_later)
         event_free(x->ev_later);
     x->ev_read = x->ev_timeout = x->ev_later = NULL;
-    if (x->fd >= 0)
+    if (x->fd >= 0 && !x->sock)
         close(x->fd);
     x->fd = -1;
+}
+
+void
+ntpx_sock_init(struct ntpx_sock *s)
+{
+    s->fd = -1;
+    s->family = AF_UNSPEC;
+}
+
+void
+ntpx_sock_close(struct ntpx_sock *s)
+{
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
 }
 
 static void
 wipe_free(struct ntpx *x)
 {
+    explicit_bzero(x->rnd, sizeof(x->rnd));
     explicit_bzero(x->c2s, sizeof(x->c2s));
     explicit_bzero(x->s2c, sizeof(x->s2c));
     explicit_bzero(x->cookie, sizeof(x->cookie));
@@ -195,6 +219,8 @@ msg_timestamp(struct msghdr *msg, struct timespec *ts)
     return false;
 }
 
+/* Read the transmit timestamp of our request from the error queue; before
+   the request is sent (a shared socket), empty the queue instead. */
 static void
 drain_errqueue(struct ntpx *x)
 {
@@ -215,9 +241,13 @@ drain_errqueue(struct ntpx *x)
         msg.msg_controllen = sizeof(control.buf);
         if (recvmsg(x->fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
             return;
-        if (!x->have_t1_kernel && msg_timestamp(&msg, &ts)) {
+        if (!x->sent)
+            continue;               /* an earlier exchange's: dropped */
+        if (msg_timestamp(&msg, &ts)) {
+            /* One request, one timestamp: no need to look for more. */
             x->t1_kernel = ts;
             x->have_t1_kernel = true;
+            return;
         }
     }
 }
@@ -343,7 +373,7 @@ static void
 send_request(struct ntpx *x)
 {
     uint8_t buf[PKT_MAX_LEN];
-    uint8_t rnd[sizeof(x->req.xmt) + sizeof(x->req.uid) + sizeof(x->req.nonce)];
+    uint8_t *rnd = x->rnd;
     long len;
     int flags = SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_RX_SOFTWARE |
                 SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_OPT_TSONLY;
@@ -355,8 +385,9 @@ send_request(struct ntpx *x)
     else
         inet_ntop(AF_INET, &((struct sockaddr_in *)&x->addr)->sin_addr, x->res.address,
                   sizeof(x->res.address));
-    /* One draw for the three (each call to the DRBG locks it). */
-    if (tlsctx_random(rnd, sizeof(rnd)) != 0) {
+    /* One draw for the three (each call to the DRBG locks it), unless the
+       caller drew them with more. */
+    if (!x->have_rnd && tlsctx_random(rnd, NTPX_RANDOM_LEN) != 0) {
         result_detail(x->res.detail, "no random bytes");
         finish(x, NTP_LOCAL_ERROR);
         return;
@@ -364,21 +395,34 @@ send_request(struct ntpx *x)
     memcpy(x->req.xmt, rnd, sizeof(x->req.xmt));
     memcpy(x->req.uid, rnd + sizeof(x->req.xmt), sizeof(x->req.uid));
     memcpy(x->req.nonce, rnd + sizeof(x->req.xmt) + sizeof(x->req.uid), sizeof(x->req.nonce));
-    explicit_bzero(rnd, sizeof(rnd));
+    explicit_bzero(x->rnd, sizeof(x->rnd));
     len = pkt_build_request(&x->req, buf, sizeof(buf));
     if (len < 0) {
         result_detail(x->res.detail, "cannot build the request");
         finish(x, NTP_LOCAL_ERROR);
         return;
     }
-    x->fd = socket(x->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (x->fd < 0) {
-        result_detail(x->res.detail, "socket: %s", strerror(errno));
-        finish(x, NTP_LOCAL_ERROR);
-        return;
+    if (x->sock && x->sock->fd >= 0 && x->sock->family == x->addr.ss_family) {
+        /* The probe's socket, used before: what an earlier exchange left in
+           the error queue must not pass for our transmit timestamp. */
+        x->fd = x->sock->fd;
+        drain_errqueue(x);
+    } else {
+        x->fd = socket(x->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (x->fd < 0) {
+            result_detail(x->res.detail, "socket: %s", strerror(errno));
+            finish(x, NTP_LOCAL_ERROR);
+            return;
+        }
+        /* Without kernel timestamps we fall back to the user-space clock. */
+        (void)setsockopt(x->fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof(flags));
+        if (x->sock && x->sock->fd < 0) {
+            x->sock->fd = x->fd;
+            x->sock->family = x->addr.ss_family;
+        } else {
+            x->sock = NULL;         /* a socket of our own after all */
+        }
     }
-    /* Without kernel timestamps we fall back to the user-space clock. */
-    (void)setsockopt(x->fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof(flags));
     x->ev_read = event_new(x->base, x->fd, EV_READ | EV_PERSIST, on_read, x);
     tv.tv_sec = x->timeout_ms / 1000;
     tv.tv_usec = (x->timeout_ms % 1000) * 1000;
@@ -429,6 +473,7 @@ ntpx_start(struct event_base *base, struct evdns_base *dns, const struct ntpx_ta
     if (!x)
         return NULL;
     x->fd = -1;
+    x->sock = t->sock;
     x->base = base;
     x->done = done;
     x->arg = arg;
@@ -455,6 +500,10 @@ ntpx_start(struct event_base *base, struct evdns_base *dns, const struct ntpx_ta
         result_detail(x->res.detail, "bad key exchange output");
         fail_later(x, NTP_LOCAL_ERROR);
         return x;
+    }
+    if (t->random) {
+        memcpy(x->rnd, t->random, NTPX_RANDOM_LEN);
+        x->have_rnd = true;
     }
     memcpy(x->c2s, t->c2s, t->key_len);
     memcpy(x->s2c, t->s2c, t->key_len);

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "monitor/pkt.h"
 #include "monitor/result.h"
 
 struct event_base;
@@ -19,6 +20,22 @@ struct evdns_base;
 struct ntpx;
 
 #define NTPX_DNS_TIMEOUT_MS 5000    /* bound on resolving a Server record name */
+#define NTPX_RANDOM_LEN     (8 + PKT_UID_LEN + PKT_MAX_NONCE_LEN) /* one request's */
+
+/* A UDP socket shared by the exchanges of one probe, so that the second
+   does not pay for a socket of its own (socket, options, close and the
+   loop's registration).  The first exchange that needs it makes it; a later
+   one of the same address family reuses it, after dropping any transmit
+   timestamp left in its error queue.  Replies are matched by address, port,
+   origin timestamp and UID, so a late answer to an earlier exchange is
+   ignored like any other stray packet.  The owner closes it. */
+struct ntpx_sock {
+    int fd;                         /* -1: none yet */
+    int family;                     /* AF_INET or AF_INET6 */
+};
+
+void ntpx_sock_init(struct ntpx_sock *s);
+void ntpx_sock_close(struct ntpx_sock *s);
 
 struct ntpx_target {
     const char *server;             /* IP literal or host name (copied) */
@@ -32,6 +49,10 @@ struct ntpx_target {
     int cookies_wanted;             /* 1 + placeholders, 1..8 */
     int timeout_ms;
     int dns_timeout_ms;             /* resolving a name; 0: NTPX_DNS_TIMEOUT_MS */
+    struct ntpx_sock *sock;         /* NULL: a socket of the exchange's own */
+    const uint8_t *random;          /* NTPX_RANDOM_LEN fresh random bytes for the
+                                       request (transmit timestamp, UID, nonce),
+                                       copied; NULL: drawn by the exchange */
 };
 
 /* r is valid during the call only.  cookie (cookie_len bytes) is the first

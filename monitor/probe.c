@@ -57,6 +57,10 @@ struct probe {
     struct sockaddr_storage addr;
     struct ke *ke;
     struct ntpx *ntpx;
+    struct ntpx_sock udp;           /* the NTP exchanges' socket */
+    uint8_t ntp_rnd[2 * NTPX_RANDOM_LEN + 2]; /* both requests' random fields,
+                                       then each exchange's cookie count */
+    bool have_ntp_rnd;
     struct event *ev_deadline;      /* also delivers a failure to start */
     probe_done_fn *done;
     void *arg;
@@ -106,6 +110,7 @@ result_get(struct probe *p)
 static void
 destroy(struct probe *p)
 {
+    explicit_bzero(p->ntp_rnd, sizeof(p->ntp_rnd));
     if (p->sec)
         explicit_bzero(p->sec, sizeof(*p->sec));
     if (p->token)
@@ -127,6 +132,7 @@ release(struct probe *p)
     ntpx_cancel(p->ntpx);
     p->ke = NULL;
     p->ntpx = NULL;
+    ntpx_sock_close(&p->udp);
     if (p->ev_deadline)
         event_free(p->ev_deadline);
     p->ev_deadline = NULL;
@@ -229,7 +235,13 @@ start_ntp(struct probe *p)
     uint8_t rnd = 0;
     uint8_t cookie[NKE_MAX_COOKIE_LEN];
 
-    if (tlsctx_random(&rnd, 1) != 0)
+    /* The randomness of both exchanges in one draw (each call to the DRBG
+       locks it and asks the kernel for our pid). */
+    if (i == 0)
+        p->have_ntp_rnd = tlsctx_random(p->ntp_rnd, sizeof(p->ntp_rnd)) == 0;
+    if (p->have_ntp_rnd)
+        rnd = p->ntp_rnd[2 * NTPX_RANDOM_LEN + i];
+    else if (span > 1 && tlsctx_random(&rnd, 1) != 0)
         rnd = 0;
     struct ntp_secrets *sec = p->sec;
 
@@ -249,6 +261,8 @@ start_ntp(struct probe *p)
     nt.cookie_len = sec->cookie_len[0];
     nt.cookies_wanted = p->t.cookies_min + (span > 1 ? rnd % span : 0);
     nt.timeout_ms = p->t.ntp_timeout_ms;
+    nt.sock = &p->udp;
+    nt.random = p->have_ntp_rnd ? p->ntp_rnd + i * NTPX_RANDOM_LEN : NULL;
     p->res->n_ntp = i + 1;
     /* The cookie is spent: shift the rest down (RFC 8915 5.7: never reuse). */
     memmove(&sec->cookie[0], &sec->cookie[1], sizeof(sec->cookie[0]) * (PROBE_COOKIES - 1));
@@ -257,6 +271,8 @@ start_ntp(struct probe *p)
     sec->ncookies--;
     p->ntpx = ntpx_start(p->base, p->dns, &nt, on_ntp, p);
     explicit_bzero(cookie, sizeof(cookie));
+    if (p->have_ntp_rnd)            /* ntpx_start copied its share */
+        explicit_bzero(p->ntp_rnd + i * NTPX_RANDOM_LEN, NTPX_RANDOM_LEN);
     if (!p->ntpx) {
         result_detail(p->res->ntp[i].detail, "out of memory");
         p->res->ntp[i].status = NTP_LOCAL_ERROR;
@@ -455,6 +471,7 @@ probe_start(struct event_base *base, struct evdns_base *dns, struct tlsctx *tls,
     p->base = base;
     p->dns = dns;
     p->tls = tls;
+    ntpx_sock_init(&p->udp);
     p->t = *t;
     p->done = done;
     p->arg = arg;

@@ -316,6 +316,20 @@ valid_config(const struct sch_config *cfg)
             cfg->codepoints == SCH_CP_EXPERIMENTAL);
 }
 
+struct event_base *
+sch_event_base_new(void)
+{
+    struct event_config *cfg = event_config_new();
+    struct event_base *base;
+
+    if (!cfg)
+        return NULL;
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    return base;
+}
+
 struct sch *
 sch_new(struct event_base *base, struct evdns_base *dns, struct tlsctx *tls,
         const struct sch_config *cfg, sch_sink_fn *sink, void *arg)

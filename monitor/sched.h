@@ -139,6 +139,15 @@ struct sch_stats {
 
 /* A scheduler on base.  dns resolves names; tls is borrowed (the caller keeps
    it alive until sch_set_tls replaces it or sch_free).  NULL on failure. */
+/* An event base for a process that runs the scheduler: libevent's epoll
+   backend with its change list, so that the interest changes one pass of
+   the loop makes on a socket (a key exchange's connect event handed over to
+   its TLS bufferevent, the bufferevent's own re-registrations around the
+   handshake and the request) reach the kernel as one epoll_ctl, not one
+   each.  Safe here: no descriptor watched by the loop is ever dup()ed.
+   NULL when out of memory. */
+struct event_base *sch_event_base_new(void);
+
 struct sch *sch_new(struct event_base *base, struct evdns_base *dns, struct tlsctx *tls,
                     const struct sch_config *cfg, sch_sink_fn *sink, void *arg);
 

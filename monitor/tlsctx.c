@@ -177,8 +177,23 @@ name_oneline(X509_NAME *name, char *out, size_t cap)
 }
 
 enum ke_status
+tlsctx_session_status(struct ssl_st *ssl)
+{
+    const unsigned char *alpn = NULL;
+    unsigned int alpn_len = 0;
+
+    if (SSL_version(ssl) != TLS1_3_VERSION)
+        return KE_TLS_VERSION;
+    SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+    if (alpn_len != 7 || memcmp(alpn, "ntske/1", 7) != 0)
+        return KE_ALPN_MISMATCH;
+    return KE_OK;
+}
+
+enum ke_status
 tlsctx_describe(struct ssl_st *ssl, struct ke_result *r)
 {
+    enum ke_status st;
     const unsigned char *alpn = NULL;
     unsigned int alpn_len = 0;
     X509 *cert;
@@ -203,16 +218,13 @@ tlsctx_describe(struct ssl_st *ssl, struct ke_result *r)
         if (na && ASN1_TIME_to_tm(na, &tm))
             r->not_after = (int64_t)timegm(&tm);
     }
-    if (SSL_version(ssl) != TLS1_3_VERSION) {
+    st = tlsctx_session_status(ssl);
+    if (st == KE_TLS_VERSION)
         result_detail(r->detail, "negotiated %s, NTS-KE needs TLS 1.3", r->tls_version);
-        return KE_TLS_VERSION;
-    }
-    if (alpn_len != 7 || memcmp(alpn, "ntske/1", 7) != 0) {
+    else if (st == KE_ALPN_MISMATCH)
         result_detail(r->detail, "server did not select ALPN ntske/1%s%s",
                       alpn_len ? ", selected " : "", r->alpn);
-        return KE_ALPN_MISMATCH;
-    }
-    return KE_OK;
+    return st;
 }
 
 enum ke_status

@@ -34,6 +34,9 @@ void tlsctx_ssl_free(struct ssl_st *ssl);
    and not_after of r.  Returns KE_OK, KE_ALPN_MISMATCH or KE_TLS_VERSION
    (with r->detail set) when the session is unusable for NTS-KE. */
 enum ke_status tlsctx_describe(struct ssl_st *ssl, struct ke_result *r);
+/* The verdict of tlsctx_describe() alone (no names printed): for the check
+   right after the handshake, the full description waiting for the end. */
+enum ke_status tlsctx_session_status(struct ssl_st *ssl);
 
 /* After a failed handshake: the reason code for it, with a human detail in
    detail (RESULT_DETAIL_MAX).  err is the first OpenSSL error code seen

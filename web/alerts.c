@@ -425,26 +425,39 @@ check_one(struct alerts *a, const struct db_source_status *st, int64_t now)
     return queued;
 }
 
-/* Check a list of statuses in one transaction; kick the sender. */
-static void
-check_list(struct alerts *a, const struct db_source_status *list, size_t n, int64_t now)
+/* Check a list of statuses inside the open transaction: 1 when something
+   was queued, 0 not, -1 error. */
+static int
+check_rows(struct alerts *a, const struct db_source_status *list, size_t n, int64_t now)
 {
     int queued = 0, rc = 0;
 
-    if (n == 0)
-        return;
-    if (db_begin(a->db) != 0)
-        return;
     for (size_t i = 0; i < n && rc >= 0; i++)
         if ((rc = check_one(a, &list[i], now)) > 0)
             queued = 1;
-    if (rc < 0 || db_commit(a->db) != 0) {
+    return rc < 0 ? -1 : queued;
+}
+
+/* Commit what check_rows() did and kick the sender, or roll back. */
+static void
+check_end(struct alerts *a, int queued, size_t n)
+{
+    if (queued < 0 || db_commit(a->db) != 0) {
         db_rollback(a->db);
         log_warn("alerts: checking %zu sources failed; the next batch tries again", n);
         return;
     }
     if (queued)
         event_active(a->tick, EV_TIMEOUT, 0);
+}
+
+/* Check a list of statuses in one transaction; kick the sender. */
+static void
+check_list(struct alerts *a, const struct db_source_status *list, size_t n, int64_t now)
+{
+    if (n == 0 || db_begin(a->db) != 0)
+        return;
+    check_end(a, check_rows(a, list, n, now), n);
 }
 
 void
@@ -455,6 +468,13 @@ alerts_check(struct alerts *a, const int64_t *sources, size_t n, int64_t now)
 
     if (!a || n == 0 || !(list = calloc(n, sizeof(*list))))
         return;
+    /* The statuses are read in the checks' transaction: one lock of the
+       database for the batch, not one per statement (this runs after every
+       batch of results). */
+    if (db_begin(a->db) != 0) {
+        free(list);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         bool seen = false;
         for (size_t j = 0; j < m && !seen; j++)
@@ -462,7 +482,7 @@ alerts_check(struct alerts *a, const int64_t *sources, size_t n, int64_t now)
         if (!seen && db_source_status(a->db, sources[i], now, &list[m]) == 1)
             m++;
     }
-    check_list(a, list, m, now);
+    check_end(a, check_rows(a, list, m, now), m);
     free(list);
 }
 
