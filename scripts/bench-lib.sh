@@ -135,10 +135,10 @@ make_pki() {
 start_servers() {
     ports=""
     spids=""
-    for i in $(seq 1 "$1"); do
-        start_ntstestd "t$i"
+    for ss_i in $(seq 1 "$1"); do # not i: start_ntstestd counts its waits in i
+        start_ntstestd "t$ss_i"
         ports="$ports${ports:+,}$KE_PORT"
-        eval "spids=\"\$spids \$PID_t$i\""
+        eval "spids=\"\$spids \$PID_t$ss_i\""
     done
 }
 
