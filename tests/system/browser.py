@@ -19,7 +19,6 @@ from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 URL, OUT, EMAIL, PW, HOST, PORT = sys.argv[1:7]
@@ -72,11 +71,23 @@ def fill(d, field, value):
     e.send_keys(value)
 
 
+def gone(el):
+    """Whether el's page has been replaced.  EC.staleness_of expects only
+    StaleElementReferenceException; in the middle of a navigation chromedriver
+    may answer "Node with given id does not belong to the document" instead
+    (069 failed so once)."""
+    try:
+        el.is_enabled()
+        return False
+    except WebDriverException:
+        return True
+
+
 def submit(d, form_css="main form"):
     """Click a form's submit button and wait for the next page to replace this one."""
     old = d.find_element(By.TAG_NAME, "html")
     d.find_element(By.CSS_SELECTOR, form_css + " button[type=submit]").click()
-    WebDriverWait(d, 30).until(EC.staleness_of(old))
+    WebDriverWait(d, 30).until(lambda _: gone(old))
     WebDriverWait(d, 30).until(
         lambda d: d.execute_script("return document.readyState") == "complete")
 
