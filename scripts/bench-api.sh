@@ -23,7 +23,7 @@
 # machine, and >= 1/3 of /healthz's rate.
 #   scripts/bench-api.sh     (env: SOURCES=10000 ROUNDS=50 LIVE=100 INTERVAL=60 NDEAD=50
 #                             DUR=15 CONN=32 THREADS=2 MONITOR=yes
-#                             PACE_CONN=40 PACE_DELAY_MS=7 (PACE_CONN=0: no
+#                             PACE_CONN=40 PACE_DELAY_MS=6 (PACE_CONN=0: no
 #                             paced runs); PERF=FILE
 #                             records a perf profile of ntspoold during the
 #                             JSON routes; MONITOR=no runs without the
@@ -46,7 +46,7 @@ CONN=${CONN:-32}
 THREADS=${THREADS:-2}
 MONITOR=${MONITOR:-yes}
 PACE_CONN=${PACE_CONN:-40}
-PACE_DELAY_MS=${PACE_DELAY_MS:-7}
+PACE_DELAY_MS=${PACE_DELAY_MS:-6}
 command -v wrk >/dev/null 2>&1 || die "wrk not installed"
 
 bench_build
