@@ -49,23 +49,8 @@ mkdir -p "$tmp/var"
     die "cannot fill the database"
 new_port
 URL=http://127.0.0.1:$PORT
-cat >"$tmp/ntspoold.conf" <<CONF
-[http]
-listen = 127.0.0.1:$PORT
-rate_limit = 0
-[store]
-database = $tmp/var/ntspool.db
-secret_file = $tmp/var/secret
-[monitor]
-interval = $INTERVAL
-ke_timeout = 10
-ntp_timeout = 2
-ca_file = $CA
-allow_private = yes
-clock_check = no
-[log]
-level = warn
-CONF
+write_conf "$PORT" "monitor.interval=$INTERVAL" monitor.ke_timeout=10 monitor.ntp_timeout=2 \
+    "monitor.ca_file=$CA" monitor.allow_private=yes
 cat >"$tmp/vg.sh" <<VG
 #!/bin/sh
 exec valgrind -q --tool=callgrind --callgrind-out-file="$OUT/ntspoold.cg" "$NTSPOOLD" "\$@"

@@ -76,23 +76,8 @@ mkdir -p "$tmp/var"
 new_port
 HPORT=$PORT
 URL=http://127.0.0.1:$HPORT
-cat >"$tmp/ntspoold.conf" <<EOF
-[http]
-listen = 127.0.0.1:$HPORT
-rate_limit = 0
-[store]
-database = $tmp/var/ntspool.db
-secret_file = $tmp/var/secret
-[monitor]
-interval = $INTERVAL
-ke_timeout = 10
-ntp_timeout = 1
-ca_file = $CA
-allow_private = yes
-clock_check = no
-[log]
-level = warn
-EOF
+write_conf "$HPORT" "monitor.interval=$INTERVAL" monitor.ke_timeout=10 monitor.ntp_timeout=1 \
+    "monitor.ca_file=$CA" monitor.allow_private=yes
 start_ntspoold "$tmp/ntspoold.conf" "$tmp/hosts" "$URL"
 sleep "$INTERVAL"
 curl -s "$URL/metrics" >"$tmp/m0"
