@@ -117,14 +117,7 @@ reply_sources(struct web_req *r, int status, const struct db_source_status *st,
         write_source(&w, st, token);
     }
     jsonw_raw(&w, "\n");
-    jsonw_flush(&w);
-    if (w.failed) {
-        evbuffer_free(b);
-        web_reply_error(r, 500, "internal", "out of memory");
-        return;
-    }
-    web_reply(r, status, "application/json", b);
-    evbuffer_free(b);
+    web_reply_jsonw(r, status, &w);
 }
 
 static void

@@ -170,14 +170,7 @@ render_json(struct web_req *r, const struct db_source_scores *sc,
                     SCORE_DECIMALS);
     }
     jsonw_raw(&w, "}}}\n");
-    jsonw_flush(&w);
-    if (w.failed) {
-        evbuffer_free(b);
-        web_reply_error(r, 500, "internal", "out of memory");
-        return;
-    }
-    web_reply(r, 200, "application/json", b);
-    evbuffer_free(b);
+    web_reply_jsonw(r, 200, &w);
 }
 
 static void

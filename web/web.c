@@ -35,6 +35,7 @@
 #include "util/util.h"
 #include "web/conn.h"
 #include "web/histcache.h"
+#include "web/jsonw.h"
 #include "web/monwire.h"
 #include "web/pwhash.h"
 #include "web/throttle.h"
@@ -138,6 +139,17 @@ free_dump(const void *data, size_t len, void *arg)
     (void)len;
     (void)arg;
     free((void *)(uintptr_t)data);
+}
+
+void
+web_reply_jsonw(struct web_req *r, int status, struct jsonw *w)
+{
+    jsonw_flush(w);
+    if (w->failed)
+        web_reply_error(r, 500, "internal", "out of memory");
+    else
+        web_reply(r, status, "application/json", w->b);
+    evbuffer_free(w->b);
 }
 
 void

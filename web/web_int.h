@@ -74,6 +74,10 @@ struct web_req {
 void web_reply(struct web_req *r, int status, const char *ctype, struct evbuffer *body);
 /* Reply with j (stolen; NULL means out of memory: 500). */
 void web_reply_json(struct web_req *r, int status, json_t *j);
+/* Send what w gathered (flushed here into w->b) as application/json with
+   status, or a 500 when w failed; frees w->b either way. */
+struct jsonw;
+void web_reply_jsonw(struct web_req *r, int status, struct jsonw *w);
 /* {"error":{"code","message"}} with status. */
 void web_reply_error(struct web_req *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
