@@ -148,6 +148,22 @@ start_servers() {
     done
 }
 
+# monitor_sources N K: $tmp/hosts naming s0..s<N/K-1>.bench.test as
+# 127.0.0.1 (kept that short: evdns searches it linearly), and a database
+# $tmp/var/ntspool.db of N sources, those names times the K servers' KE
+# ports in $ports (start_servers K).
+monitor_sources() {
+    python3 - "$((($1 + $2 - 1) / $2))" >"$tmp/hosts" <<'PY'
+import sys
+print("127.0.0.1 localhost")
+for i in range(int(sys.argv[1])):
+    print(f"127.0.0.1 s{i}.bench.test")
+PY
+    mkdir -p "$tmp/var"
+    "$BUILD/tools/bench_fill" -d "$tmp/var/ntspool.db" -n "$1" -p "$ports" >/dev/null ||
+        die "cannot fill the database"
+}
+
 # start_ntstestd NAME: one ntstestd on 127.0.0.1, KE and NTP on new ports;
 # sets KE_PORT and the pid in PID_<NAME>.
 start_ntstestd() {

@@ -37,16 +37,7 @@ base_ir=$(sed -n 's/^summary: //p' "$OUT/bench_ke.cg")
 # -w 5: the warm-up exchanges run inside one() too
 base_per=$((base_ir / (BASE_N + 5)))
 
-n_names=$(((SOURCES + 1) / 2))
-python3 - "$n_names" >"$tmp/hosts" <<'PY'
-import sys
-print("127.0.0.1 localhost")
-for i in range(int(sys.argv[1])):
-    print(f"127.0.0.1 s{i}.bench.test")
-PY
-mkdir -p "$tmp/var"
-"$BUILD/tools/bench_fill" -d "$tmp/var/ntspool.db" -n "$SOURCES" -p "$ports" >/dev/null ||
-    die "cannot fill the database"
+monitor_sources "$SOURCES" 2
 new_port
 URL=http://127.0.0.1:$PORT
 write_conf "$PORT" "monitor.interval=$INTERVAL" monitor.ke_timeout=10 monitor.ntp_timeout=2 \

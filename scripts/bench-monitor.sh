@@ -63,16 +63,7 @@ b1s=$BASE_SRV_US
 echo "baseline before: bench_ke $BASE_N KEs: client CPU $b1 us/KE (wall $BASE_WALL_US us/KE)," \
     "ntstestd CPU $b1s us/KE"
 
-n_names=$(((SOURCES + SERVERS - 1) / SERVERS))
-python3 - "$n_names" >"$tmp/hosts" <<'PY'
-import sys
-print("127.0.0.1 localhost")
-for i in range(int(sys.argv[1])):
-    print(f"127.0.0.1 s{i}.bench.test")
-PY
-mkdir -p "$tmp/var"
-"$BUILD/tools/bench_fill" -d "$tmp/var/ntspool.db" -n "$SOURCES" -p "$ports" >/dev/null ||
-    die "cannot fill the database"
+monitor_sources "$SOURCES" "$SERVERS"
 new_port
 HPORT=$PORT
 URL=http://127.0.0.1:$HPORT
